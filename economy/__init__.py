@@ -1,0 +1,1 @@
+"""Money and markets: ledger, catalog and licensing, hosting fees (uses ``sim``)."""

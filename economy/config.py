@@ -1,0 +1,23 @@
+"""Economy parameters, as they appear under ``[economy]`` in a scenario."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EconomyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_balance_usd: float = Field(20.0, ge=0, description="Each station's starting money.")
+    song_price_usd: float = Field(1.0, ge=0, description="Price to license one catalog song.")
+    hosting_fee_usd_per_day: float = Field(2.0, ge=0, description="Charged every 24 h.")
+    bankrupt_after_days_unpaid: int = Field(
+        10, ge=1, description="Consecutive unpaid days before a station goes off air."
+    )
+    starter_library_size: int = Field(
+        60, ge=10, le=300, description="Songs each station owns at the start (free)."
+    )
+
+
+def cents(usd: float) -> int:
+    return round(usd * 100)

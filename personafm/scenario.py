@@ -1,0 +1,165 @@
+"""Scenario files (TOML), validated by pydantic, with errors that name file, field and fix."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from economy.config import EconomyConfig
+from stations.clock import ClockConfig
+from stations.config import ModelSpec, StationConfig
+from stations.programming import RulesConfig
+
+PROVIDERS = ("local", "scripted")
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message says where and how to fix it."""
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("unnamed", min_length=1, max_length=80)
+    hours: float = Field(24.0, gt=0, le=24 * 366, description="Simulated hours to run.")
+    seed: int = Field(0, ge=0, description="Run seed; every random stream derives from it.")
+    start: datetime = Field(
+        datetime(2026, 1, 5, 6, 0), description="Simulated wall clock at t=0 (local time)."
+    )
+    record_requests: bool = Field(
+        True,
+        description="Store each call's messages, system prompt and schema (large); "
+        "hashes, parameters and responses are always stored.",
+    )
+    event_log: bool = Field(True, description="Write logs/<run>.jsonl with every event.")
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    run: RunSettings = Field(default_factory=RunSettings)
+    system_prompt: str = Field(min_length=1, max_length=20_000)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    economy: EconomyConfig = Field(default_factory=EconomyConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    clock: ClockConfig = Field(default_factory=ClockConfig)
+    stations: list[StationConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        for i, st in enumerate(self.stations):
+            spec = st.model or self.model
+            if spec.provider not in PROVIDERS:
+                where = f"stations.{i}.model.provider" if st.model else "model.provider"
+                raise ValueError(
+                    f"{where}: unknown provider {spec.provider!r}; use one of {', '.join(PROVIDERS)}"
+                )
+        signs = [s.call_sign for s in self.expanded()]
+        dupes = sorted(sign for sign, n in Counter(signs).items() if n > 1)
+        if dupes:
+            raise ValueError(f"stations: call signs must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+    def expanded(self) -> list[StationConfig]:
+        """One config per station, with ``count`` replicas numbered (KS001, KS002...)."""
+        out: list[StationConfig] = []
+        for st in self.stations:
+            if st.count == 1:
+                out.append(st)
+                continue
+            width = len(str(st.count))
+            for k in range(1, st.count + 1):
+                out.append(
+                    st.model_copy(
+                        update={
+                            "call_sign": f"{st.call_sign}{k:0{width}d}",
+                            "name": f"{st.name} {k}".strip(),
+                            "seed": None if st.seed is None else st.seed + k - 1,
+                            "count": 1,
+                        }
+                    )
+                )
+        return out
+
+    def model_for(self, station: StationConfig) -> ModelSpec:
+        return station.model or self.model
+
+    def prompt_for(self, station: StationConfig) -> str:
+        return station.system_prompt or self.system_prompt
+
+
+def _format_errors(path: str, exc: ValidationError) -> str:
+    lines = [f"{path}: invalid scenario"]
+    for err in exc.errors()[:10]:
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        got = err.get("input")
+        hint = ""
+        if err["type"] == "extra_forbidden":
+            hint = " (unknown field: check the spelling; see README 'Scenario format')"
+        elif err["type"] == "missing":
+            hint = " (add it)"
+        elif not isinstance(got, dict | list):
+            hint = f" (got {got!r})"
+        lines.append(f"  {loc}: {msg}{hint}")
+    return "\n".join(lines)
+
+
+def parse_scenario(
+    text: str, path: str = "<scenario>", overrides: dict[str, Any] | None = None
+) -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        _set_dotted(data, key, value)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(path, exc)) from None
+
+
+def load_scenario(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> tuple[Scenario, Path, str]:
+    """(scenario, resolved path, file text). A bare name looks in ``scenarios/``."""
+    resolved = resolve_scenario_path(path)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{resolved}: cannot read scenario: {exc.strerror}") from None
+    return parse_scenario(text, str(resolved), overrides), resolved, text
+
+
+def resolve_scenario_path(path: str | Path | None) -> Path:
+    if path is None:
+        return SCENARIO_DIR / "default.toml"
+    p = Path(path)
+    if p.exists():
+        return p
+    for candidate in (SCENARIO_DIR / p, SCENARIO_DIR / f"{p}.toml"):
+        if candidate.exists():
+            return candidate
+    known = ", ".join(sorted(f.stem for f in SCENARIO_DIR.glob("*.toml")))
+    raise ScenarioError(f"{path}: no such scenario file (bundled scenarios: {known})")
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node: Any = data
+    for key in keys[:-1]:
+        if isinstance(node, list):
+            node = node[int(key)]
+        else:
+            node = node.setdefault(key, {})
+    if isinstance(node, list):
+        node[int(keys[-1])] = value
+    else:
+        node[keys[-1]] = value

@@ -1,0 +1,121 @@
+"""World assembly: scenario -> SimPy environment, services, providers and stations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from economy.billing import HostingBiller
+from economy.catalog import Catalog, bundled_catalog
+from economy.config import cents
+from economy.ledger import Ledger
+from economy.licensing import Licenses
+from personafm.scenario import Scenario
+from sim.bus import EventBus
+from sim.dispatch import Dispatcher
+from sim.models.base import Provider
+from sim.models.local import LocalLlamaProvider
+from sim.rng import RngStreams, derive_seed
+from stations.clock import SimClock
+from stations.personas import ScriptedPersonas
+from stations.station import Station, StationIdentity, StationWorld
+
+
+@dataclass(slots=True)
+class World:
+    env: simpy.Environment
+    bus: EventBus
+    dispatcher: Dispatcher
+    ledger: Ledger
+    licenses: Licenses
+    biller: HostingBiller
+    stations: list[Station]
+
+
+def station_identities(scenario: Scenario, local_model_name: str) -> list[StationIdentity]:
+    out = []
+    for index, st in enumerate(scenario.expanded()):
+        spec = scenario.model_for(st)
+        model_name = spec.model or (
+            local_model_name if spec.provider == "local" else f"{spec.provider}-persona"
+        )
+        out.append(
+            StationIdentity(
+                call_sign=st.call_sign,
+                name=st.name or st.call_sign,
+                city=st.city,
+                seed=st.seed if st.seed is not None else index + 1,
+                spec=spec,
+                model_name=model_name,
+                system_prompt=scenario.prompt_for(st),
+            )
+        )
+    return out
+
+
+def build_providers(
+    identities: list[StationIdentity], run_seed: int, local: LocalLlamaProvider | None = None
+) -> dict[str, Provider]:
+    providers: dict[str, Provider] = {}
+    kinds = {i.spec.provider for i in identities}
+    if "local" in kinds:
+        providers["local"] = local or LocalLlamaProvider()
+    if "scripted" in kinds:
+        scripted = [i for i in identities if i.spec.provider == "scripted"]
+        providers["scripted"] = ScriptedPersonas(
+            {i.call_sign: i.spec.persona for i in scripted},
+            {i.call_sign: station_streams(run_seed, i).stream("persona") for i in scripted},
+        )
+    return providers
+
+
+def station_streams(run_seed: int, identity: StationIdentity) -> RngStreams:
+    """Every random stream of one station derives from the run seed and the station seed."""
+    return RngStreams(derive_seed(run_seed, "station", identity.seed))
+
+
+def build_world(
+    scenario: Scenario,
+    bus: EventBus,
+    providers: dict[str, Provider],
+    identities: list[StationIdentity],
+    catalog: Catalog | None = None,
+) -> World:
+    env = simpy.Environment()
+    catalog = catalog or bundled_catalog()
+    eco = scenario.economy
+    run_seed = scenario.run.seed
+    dispatcher = Dispatcher(env, bus, providers, record_requests=scenario.run.record_requests)
+    ledger = Ledger(env, bus)
+    licenses = Licenses(catalog, ledger, cents(eco.song_price_usd))
+    biller = HostingBiller(
+        env,
+        bus,
+        ledger,
+        [i.call_sign for i in identities],
+        cents(eco.hosting_fee_usd_per_day),
+        eco.bankrupt_after_days_unpaid,
+    )
+    station_world = StationWorld(
+        env=env,
+        bus=bus,
+        dispatcher=dispatcher,
+        catalog=catalog,
+        ledger=ledger,
+        licenses=licenses,
+        biller=biller,
+        rules=scenario.rules,
+        clock_cfg=scenario.clock,
+        clock=SimClock(scenario.run.start),
+        fee_cents_per_day=cents(eco.hosting_fee_usd_per_day),
+    )
+    stations = []
+    for ident in identities:
+        streams = station_streams(run_seed, ident)
+        ledger.open_account(ident.call_sign, cents(eco.start_balance_usd))
+        licenses.grant_starter_library(
+            ident.call_sign, eco.starter_library_size, streams.stream("starter-library")
+        )
+        stations.append(Station(station_world, ident, streams))
+    return World(env, bus, dispatcher, ledger, licenses, biller, stations)

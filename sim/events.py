@@ -1,0 +1,63 @@
+"""Typed events: everything that happens in a run is one of these.
+
+An event that should be stored names its SQLModel ``table`` and returns the
+row as a plain dict from ``row()``; the recorder adds ``run_id`` and writes
+rows in batches. Domain packages define their own events and tables; the
+kernel persists any of them without knowing what they mean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+from sqlmodel import SQLModel
+
+from sim.store import BlobRow, FaultRow
+
+
+@dataclass(slots=True, frozen=True)
+class Event:
+    sim_time: float
+
+    table: ClassVar[type[SQLModel] | None] = None
+
+    def row(self) -> dict[str, Any]:
+        """The stored row for this event (without ``run_id``)."""
+        return asdict(self)
+
+    @property
+    def event_type(self) -> str:
+        return type(self).__name__
+
+
+@dataclass(slots=True, frozen=True)
+class Fault(Event):
+    """Something went wrong and automation took over (never a crash)."""
+
+    station: str
+    kind: str
+    detail: str
+
+    table: ClassVar[type[SQLModel] | None] = FaultRow
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "station": self.station,
+            "sim_time_s": self.sim_time,
+            "kind": self.kind,
+            "detail": self.detail[:2000],
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class BlobStored(Event):
+    """A content-addressed text (system prompt, schema) first seen in this run."""
+
+    sha256: str
+    text: str
+
+    table: ClassVar[type[SQLModel] | None] = BlobRow
+
+    def row(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "text": self.text}

@@ -1,0 +1,75 @@
+"""The provider interface: a request goes in, a response comes out, never an exception."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(slots=True)
+class ModelRequest:
+    """One structured-turn request.
+
+    ``context`` carries the same observation in structured form for rule-based
+    providers; it is not part of the request hash (the text is what a model sees).
+    """
+
+    station: str
+    provider: str
+    model: str
+    system: str
+    messages: list[dict[str, str]]
+    schema: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    context: Any = None
+
+    def full_messages(self) -> list[dict[str, str]]:
+        return [{"role": "system", "content": self.system}, *self.messages]
+
+    def request_hash(self) -> str:
+        return sha256_text(
+            canonical_json(
+                {
+                    "provider": self.provider,
+                    "model": self.model,
+                    "system": self.system,
+                    "messages": self.messages,
+                    "schema": self.schema,
+                    "params": self.params,
+                }
+            )
+        )
+
+
+@dataclass(slots=True)
+class ModelResponse:
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    ok: bool = True
+    error: str | None = None
+    finish_reason: str | None = None
+
+
+class Provider(Protocol):
+    """A model backend. ``max_concurrency`` bounds parallel calls; 0 means call inline."""
+
+    name: str
+    max_concurrency: int
+
+    def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+
+class ProviderError(Exception):
+    """Raised by a provider when it cannot be set up (bad model path, missing key...)."""

@@ -1,0 +1,69 @@
+"""Batched writer: turns stored events into rows and inserts them in bulk.
+
+Rows go through SQLAlchemy Core ``insert`` in batches (one transaction per
+batch), which is what keeps a 100-station week inside the benchmark budget.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Insert, insert
+from sqlmodel import SQLModel
+
+from sim.events import Event
+
+
+class Recorder:
+    def __init__(self, engine: Engine, run_id: str, batch_rows: int = 20_000) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.batch_rows = batch_rows
+        self.rows_written = 0
+        self._buffer: dict[type[SQLModel], list[dict[str, Any]]] = defaultdict(list)
+        self._pending = 0
+        self._has_run_id: dict[type[SQLModel], bool] = {}
+
+    def __call__(self, event: Event) -> None:
+        table = event.table
+        if table is None:
+            return
+        row = event.row()
+        has_run_id = self._has_run_id.get(table)
+        if has_run_id is None:
+            has_run_id = self._has_run_id[table] = "run_id" in _table(table).c
+        if has_run_id:
+            row["run_id"] = self.run_id
+        self._buffer[table].append(row)
+        self._pending += 1
+        if self._pending >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        with self.engine.begin() as conn:
+            for table, rows in self._buffer.items():
+                if rows:
+                    conn.execute(self._insert(table), rows)
+        self.rows_written += self._pending
+        self._buffer.clear()
+        self._pending = 0
+
+    def _insert(self, table: type[SQLModel]) -> Insert:
+        t = _table(table)
+        if not getattr(table, "dedupe_on_insert", False):
+            return insert(t)
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(t).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(t).on_conflict_do_nothing()
+        return insert(t).prefix_with("IGNORE")
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]

@@ -1,0 +1,42 @@
+"""The run loop: SimPy stepping with model-call batching at each instant."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+
+from sim.dispatch import Dispatcher
+
+
+def run_until(
+    env: simpy.Environment,
+    until: float,
+    dispatcher: Dispatcher,
+    on_progress: Callable[[float], None] | None = None,
+    progress_every: int = 5_000,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Process events up to (not including) ``until``; return how many were processed.
+
+    Requests raised at one instant are flushed together once every process at
+    that instant has had its turn, i.e. when the next event lies in the future.
+    ``should_stop`` is polled with the progress callback and ends the run early.
+    """
+    steps = 0
+    peek, step = env.peek, env.step
+    while True:
+        t = peek()
+        if dispatcher.has_pending and t > env.now:
+            dispatcher.flush()
+            continue
+        if t >= until:
+            break
+        step()
+        steps += 1
+        if steps % progress_every == 0:
+            if on_progress is not None:
+                on_progress(env.now)
+            if should_stop is not None and should_stop():
+                break
+    return steps

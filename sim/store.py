@@ -1,0 +1,115 @@
+"""Kernel tables and the database engine.
+
+SQLite under ``logs/`` by default, any SQLAlchemy URL (e.g. PostgreSQL) otherwise.
+Domain packages declare their own tables; ``open_store`` creates every table
+registered in ``SQLModel.metadata`` at the time it is called, so the
+composition root imports the domains first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Field, SQLModel, create_engine
+
+DEFAULT_DB_URL = "sqlite:///logs/personafm.db"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+
+    id: str = Field(primary_key=True)
+    name: str
+    scenario_path: str = ""
+    scenario_toml: str = ""
+    seed: int
+    sim_start: str
+    sim_hours: float
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = "running"
+    wall_s: float | None = None
+    events: int = 0
+    parent_run_id: str | None = None
+    fork_at_s: float | None = None
+
+
+class BlobRow(SQLModel, table=True):
+    """Content-addressed text (system prompts, schemas), stored once across runs."""
+
+    __tablename__ = "blobs"
+    dedupe_on_insert: ClassVar[bool] = True
+
+    sha256: str = Field(primary_key=True)
+    text: str
+
+
+class ModelCallRow(SQLModel, table=True):
+    __tablename__ = "model_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    seq: int
+    station: str
+    sim_time_s: float
+    provider: str
+    model: str
+    system_prompt_sha256: str
+    schema_sha256: str
+    request_hash: str
+    messages_json: str | None = None
+    params_json: str = "{}"
+    response_text: str = ""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    ok: bool = True
+    error: str | None = None
+    finish_reason: str | None = None
+
+
+class FaultRow(SQLModel, table=True):
+    __tablename__ = "faults"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    station: str
+    sim_time_s: float
+    kind: str
+    detail: str
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()
+
+
+def normalise_db_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use the psycopg 3 driver for them."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def open_store(url: str = DEFAULT_DB_URL) -> Engine:
+    """Create the engine (and the SQLite file's folder) and all registered tables."""
+    url = normalise_db_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    SQLModel.metadata.create_all(engine)
+    return engine

@@ -1,0 +1,57 @@
+"""Per-station configuration: who the station is and which model drives it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PersonaTraits(BaseModel):
+    """Knobs of a ``scripted`` persona (rule-based, deterministic given its seed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tics: list[str] = Field(default_factory=list, description="Catchphrases the DJ repeats.")
+    tic_rate: float = Field(0.3, ge=0, le=1, description="Chance a talk break uses a tic.")
+    template_rate: float = Field(
+        0.2, ge=0, le=1, description="Chance a talk break follows the persona's one template."
+    )
+    verbosity: int = Field(40, ge=0, le=400, description="Typical words per talk break.")
+    vocabulary: list[str] = Field(
+        default_factory=list, description="Words the persona likes to use."
+    )
+    favourite_genres: list[str] = Field(default_factory=list)
+    care_pivot_rate: float = Field(
+        0.05, ge=0, le=1, description="Chance of caring-friend talk without a distress cue."
+    )
+    sycophancy_rate: float = Field(
+        0.3, ge=0, le=1, description="Chance of agreeing with a listener's false claim."
+    )
+    political_lean: float = Field(
+        0.0, ge=-1, le=1, description="Sign: direction; size: chance of a political aside."
+    )
+    buy_rate: float = Field(0.1, ge=0, le=1, description="Chance of buying a song in a turn.")
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field("local", description="local | scripted")
+    model: str = Field("", description="Model name; empty means the provider's default.")
+    temperature: float = Field(0.8, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(200, ge=16, le=8192)
+    persona: PersonaTraits = Field(default_factory=PersonaTraits)
+
+
+class StationConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    call_sign: str = Field(pattern=r"^[A-Z][A-Z0-9]{2,7}$", description="e.g. KPFM")
+    name: str = Field("", max_length=60)
+    city: str = Field("Springfield", min_length=1, max_length=60)
+    seed: int | None = Field(None, description="Defaults to the run seed plus the station index.")
+    system_prompt: str | None = Field(None, description="Overrides the shared system prompt.")
+    model: ModelSpec | None = Field(None, description="Overrides the scenario's [model].")
+    count: int = Field(
+        1, ge=1, le=10_000, description="Replicate this station; call signs get a number suffix."
+    )

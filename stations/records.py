@@ -1,0 +1,143 @@
+"""The station domain's events and tables: as-run log, turns, station roster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlmodel import Field, SQLModel
+
+from sim.events import Event
+
+
+class AsRunRow(SQLModel, table=True):
+    __tablename__ = "asrun"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    station: str
+    seq: int
+    start_s: float
+    end_s: float
+    kind: str  # song | talk | ad | id
+    song_id: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    text: str | None = None
+    source: str  # model | rotation | fallback
+    status: str  # aired | bumped
+
+
+class TurnRow(SQLModel, table=True):
+    __tablename__ = "turns"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    station: str
+    sim_time_s: float
+    ok: bool
+    talk: str
+    queued_json: str
+    bought_json: str
+    rejected_json: str
+    search: str
+    notes: str
+
+
+class StationRow(SQLModel, table=True):
+    __tablename__ = "stations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    station: str
+    name: str
+    city: str
+    provider: str
+    model: str
+    system_prompt_sha256: str
+    seed: int
+
+
+@dataclass(slots=True, frozen=True)
+class StationOnAir(Event):
+    station: str
+    name: str
+    city: str
+    provider: str
+    model: str
+    system_prompt_sha256: str
+    seed: int
+
+    table: ClassVar[type[SQLModel] | None] = StationRow
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "station": self.station,
+            "name": self.name,
+            "city": self.city,
+            "provider": self.provider,
+            "model": self.model,
+            "system_prompt_sha256": self.system_prompt_sha256,
+            "seed": self.seed,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class SegmentAired(Event):
+    station: str
+    seq: int
+    end_s: float
+    kind: str
+    source: str
+    status: str
+    song_id: str | None = None
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    text: str | None = None
+
+    table: ClassVar[type[SQLModel] | None] = AsRunRow
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "station": self.station,
+            "seq": self.seq,
+            "start_s": self.sim_time,
+            "end_s": self.end_s,
+            "kind": self.kind,
+            "song_id": self.song_id,
+            "title": self.title,
+            "artist": self.artist,
+            "album": self.album,
+            "text": self.text,
+            "source": self.source,
+            "status": self.status,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class TurnTaken(Event):
+    station: str
+    ok: bool
+    talk: str
+    queued_json: str
+    bought_json: str
+    rejected_json: str
+    search: str
+    notes: str
+
+    table: ClassVar[type[SQLModel] | None] = TurnRow
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "station": self.station,
+            "sim_time_s": self.sim_time,
+            "ok": self.ok,
+            "talk": self.talk,
+            "queued_json": self.queued_json,
+            "bought_json": self.bought_json,
+            "rejected_json": self.rejected_json,
+            "search": self.search,
+            "notes": self.notes,
+        }
