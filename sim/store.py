@@ -20,7 +20,7 @@ DEFAULT_DB_URL = "sqlite:///logs/personafm.db"
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 class RunRow(SQLModel, table=True):

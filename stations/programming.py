@@ -37,7 +37,7 @@ class PlayHistory:
         self._window: deque[tuple[float, Song]] = deque()
         self._artist_count: Counter[str] = Counter()
         self._album_count: Counter[tuple[str, str]] = Counter()
-        self._recent: deque[Song] = deque(
+        self._recent: deque[tuple[float, Song]] = deque(
             maxlen=max(rules.max_album_in_row, rules.max_artist_in_row)
         )
 
@@ -47,7 +47,7 @@ class PlayHistory:
         self._window.append((start_s, song))
         self._artist_count[song.artist] += 1
         self._album_count[(song.artist, song.album)] += 1
-        self._recent.append(song)
+        self._recent.append((start_s, song))
 
     def _expire(self, now_s: float) -> None:
         horizon = now_s - self.rules.window_s
@@ -70,10 +70,16 @@ class PlayHistory:
             return f"artist cap: {r.max_artist_in_window} in {int(r.window_s)}s"
         if self._album_count[(song.artist, song.album)] >= r.max_album_in_window:
             return f"album cap: {r.max_album_in_window} in {int(r.window_s)}s"
-        if _run_length(self._recent, lambda s: s.artist == song.artist) >= r.max_artist_in_row:
+        horizon = at_s - r.window_s
+        if (
+            _run_length(self._recent, horizon, lambda s: s.artist == song.artist)
+            >= r.max_artist_in_row
+        ):
             return f"artist {r.max_artist_in_row} in a row"
         if (
-            _run_length(self._recent, lambda s: (s.artist, s.album) == (song.artist, song.album))
+            _run_length(
+                self._recent, horizon, lambda s: (s.artist, s.album) == (song.artist, song.album)
+            )
             >= r.max_album_in_row
         ):
             return f"album {r.max_album_in_row} in a row"
@@ -109,10 +115,13 @@ class PlayHistory:
         ), "fallback"
 
 
-def _run_length(recent: deque[Song], same: Callable[[Song], bool]) -> int:
+def _run_length(
+    recent: deque[tuple[float, Song]], horizon: float, same: Callable[[Song], bool]
+) -> int:
+    """How many of the latest plays (inside the window) in a row satisfy ``same``."""
     n = 0
-    for s in reversed(recent):
-        if not same(s):
+    for t, s in reversed(recent):
+        if t <= horizon or not same(s):
             break
         n += 1
     return n
