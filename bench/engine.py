@@ -20,10 +20,10 @@ import simpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from personafm.runner import run_scenario  # noqa: E402
-from personafm.scenario import load_scenario  # noqa: E402
-from personafm.summary import station_summary  # noqa: E402
-from sim.store import open_store  # noqa: E402
+from personafm.runner import run_scenario
+from personafm.scenario import load_scenario
+from personafm.summary import station_summary
+from sim.store import open_store
 
 
 def bare_simpy(events: int, processes: int = 100) -> float:
@@ -52,8 +52,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_store(f"sqlite:///{tmp}/bench.db")
         start = time.perf_counter()
-        result = run_scenario(scenario, engine=engine, scenario_path=str(path),
-                              scenario_text=text, log_dir=Path(tmp) / "logs")
+        result = run_scenario(
+            scenario,
+            engine=engine,
+            scenario_path=str(path),
+            scenario_text=text,
+            log_dir=Path(tmp) / "logs",
+        )
         wall = time.perf_counter() - start
         rows = station_summary(engine, result.run_id)
         db_mb = Path(f"{tmp}/bench.db").stat().st_size / 2**20

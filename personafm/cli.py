@@ -21,7 +21,8 @@ from sim.models.base import ProviderError
 from sim.store import DEFAULT_DB_URL, open_store
 
 err = Console(stderr=True)
-out = Console()
+# Wide when piped, so tables and ids stay on one line for scripts and logs.
+out = Console(width=None if sys.stdout.isatty() else 200, soft_wrap=True)
 
 
 class CliError(Exception):

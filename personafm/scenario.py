@@ -57,9 +57,8 @@ class Scenario(BaseModel):
             spec = st.model or self.model
             if spec.provider not in PROVIDERS:
                 where = f"stations.{i}.model.provider" if st.model else "model.provider"
-                raise ValueError(
-                    f"{where}: unknown provider {spec.provider!r}; use one of {', '.join(PROVIDERS)}"
-                )
+                known = ", ".join(PROVIDERS)
+                raise ValueError(f"{where}: unknown provider {spec.provider!r}; use one of {known}")
         signs = [s.call_sign for s in self.expanded()]
         dupes = sorted(sign for sign, n in Counter(signs).items() if n > 1)
         if dupes:
@@ -152,14 +151,15 @@ def resolve_scenario_path(path: str | Path | None) -> Path:
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    keys = dotted.split(".")
+    """Set ``a.b.0.c`` in parsed TOML; list items are addressed by index."""
+    *parents, last = dotted.split(".")
     node: Any = data
-    for key in keys[:-1]:
+    try:
+        for key in parents:
+            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
         if isinstance(node, list):
-            node = node[int(key)]
+            node[int(last)] = value
         else:
-            node = node.setdefault(key, {})
-    if isinstance(node, list):
-        node[int(keys[-1])] = value
-    else:
-        node[keys[-1]] = value
+            node[last] = value
+    except (ValueError, IndexError, TypeError, AttributeError):
+        raise ScenarioError(f"cannot set {dotted!r}: no such place in the scenario") from None

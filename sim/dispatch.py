@@ -109,7 +109,7 @@ class Dispatcher:
                 results[i] = ModelResponse(
                     text="", ok=False, error=f"unknown provider {request.provider!r}"
                 )
-            elif provider.max_concurrency <= 0 or len(requests) == 1:
+            elif provider.max_concurrency <= 1 or len(requests) == 1:
                 results[i] = _call(provider, request)
             else:
                 results[i] = self._pool(provider).submit(_call, provider, request)

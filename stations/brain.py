@@ -65,8 +65,8 @@ def render_observation(o: Observation) -> str:
     if o.notes:
         lines.append("Your notes: " + " | ".join(n[:120] for n in o.notes))
     lines.append(
-        "Reply as JSON: talk (your next on-air words, 20-80 words), queue (2-4 song ids to "
-        "play next), buy (ids to buy, or []), search (a genre or artist to browse), notes."
+        "Now speak to your listeners (talk), pick 3-4 of those songs to play next (queue), "
+        "optionally buy songs (buy), choose what to browse next (search) and keep notes."
     )
     return "\n".join(lines)
 

@@ -36,8 +36,8 @@ from stations.programming import PlayHistory, RulesConfig
 from stations.records import SegmentAired, StationOnAir, TurnTaken
 from stations.turn import StationTurn, TurnError, parse_turn
 
-CANDIDATES_SHOWN = 12
-FOR_SALE_SHOWN = 5
+CANDIDATES_SHOWN = 6
+FOR_SALE_SHOWN = 3
 _SPACE = re.compile(r"\s+")
 
 HOUSE_PROMOS = (

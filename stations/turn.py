@@ -46,9 +46,11 @@ def turn_schema(queue_ids: Sequence[str], buy_ids: Sequence[str]) -> dict[str, A
     """The StationTurn schema with song ids restricted to the given choices."""
     base = _base_schema()
     props = {name: dict(prop) for name, prop in base["properties"].items()}
-    props["talk"]["maxLength"] = 600
-    props["notes"]["maxLength"] = 120
-    props["queue"].update(maxItems=4, items=_choices(queue_ids))
+    # Bounds keep a small model's output short and on task: real talk, 2-4 songs.
+    props["talk"].update(minLength=40, maxLength=200)
+    props["search"]["maxLength"] = 20
+    props["notes"]["maxLength"] = 40
+    props["queue"].update(minItems=min(3, len(queue_ids)), maxItems=4, items=_choices(queue_ids))
     props["buy"].update(maxItems=2, items=_choices(buy_ids))
     return {**base, "properties": props}
 

@@ -17,8 +17,11 @@ from sim.bus import EventBus
 from tests.helpers import export_rows, run, scripted_scenario
 
 ops = st.lists(
-    st.tuples(st.sampled_from(["credit", "spend"]), st.sampled_from(["A", "B"]),
-              st.integers(min_value=1, max_value=5_000)),
+    st.tuples(
+        st.sampled_from(["credit", "spend"]),
+        st.sampled_from(["A", "B"]),
+        st.integers(min_value=1, max_value=5_000),
+    ),
     max_size=200,
 )
 
@@ -63,8 +66,9 @@ def test_ledger_rejects_nonsense_amounts() -> None:
 
 def test_run_books_add_up_and_fees_lead_to_bankruptcy(engine, tmp_path: Path) -> None:
     # $3 start, $1/day fee: paid on days 1-3, unpaid on days 4 and 5 -> bankrupt at day 5
-    economy = "start_balance_usd = 3.0\nhosting_fee_usd_per_day = 1.0\n" \
-              "bankrupt_after_days_unpaid = 2\n"
+    economy = (
+        "start_balance_usd = 3.0\nhosting_fee_usd_per_day = 1.0\nbankrupt_after_days_unpaid = 2\n"
+    )
     scenario = scripted_scenario(hours=24 * 6, stations=2, economy=economy)
     result = run(scenario, engine, tmp_path)
     ledger = export_rows(engine, result.run_id, "ledger")
@@ -81,8 +85,11 @@ def test_run_books_add_up_and_fees_lead_to_bankruptcy(engine, tmp_path: Path) ->
         assert [r["kind"] for r in rows] == ["grant"] + ["hosting_fee"] * 3
     with engine.connect() as conn:
         faults = conn.execute(
-            text("select station, kind, sim_time_s from faults where run_id=:r "
-                 "and kind in ('fee_unpaid', 'bankrupt')"), {"r": result.run_id}
+            text(
+                "select station, kind, sim_time_s from faults where run_id=:r "
+                "and kind in ('fee_unpaid', 'bankrupt')"
+            ),
+            {"r": result.run_id},
         ).all()
     assert sorted(k for _, k, _ in faults) == ["bankrupt"] * 2 + ["fee_unpaid"] * 4
     assert {t for _, k, t in faults if k == "bankrupt"} == {5 * DAY_S}

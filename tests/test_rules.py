@@ -39,7 +39,9 @@ def test_three_hour_caps_for_album_and_artist() -> None:
 
 def test_in_a_row_limits() -> None:
     rules = RulesConfig(
-        title_separation_s=0, artist_separation_s=0, max_album_in_window=99,
+        title_separation_s=0,
+        artist_separation_s=0,
+        max_album_in_window=99,
         max_artist_in_window=99,
     )
     h = PlayHistory(rules)
@@ -87,9 +89,11 @@ def test_rules_hold_over_a_long_scripted_run(engine, tmp_path: Path) -> None:
             last_artist[r["artist"]] = t
             window = [p for p in plays[: i + 1] if t - p["start_s"] < rules.window_s]
             assert sum(p["artist"] == r["artist"] for p in window) <= rules.max_artist_in_window
-            same_album = [p for p in window if (p["artist"], p["album"]) == (r["artist"], r["album"])]
+            same_album = [
+                p for p in window if (p["artist"], p["album"]) == (r["artist"], r["album"])
+            ]
             assert len(same_album) <= rules.max_album_in_window
-            tail = plays[max(0, i - 2): i + 1]
+            tail = plays[max(0, i - 2) : i + 1]
             assert not (len(tail) == 3 and len({(p["artist"], p["album"]) for p in tail}) == 1)
     # a bumped song is logged, never aired
     bumped = [r for r in rows if r["status"] == "bumped"]

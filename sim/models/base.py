@@ -63,7 +63,7 @@ class ModelResponse:
 
 
 class Provider(Protocol):
-    """A model backend. ``max_concurrency`` bounds parallel calls; 0 means call inline."""
+    """A model backend. ``max_concurrency`` bounds parallel calls; 0 or 1: called inline."""
 
     name: str
     max_concurrency: int
