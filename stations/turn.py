@@ -68,7 +68,7 @@ def parse_turn(text: str) -> StationTurn:
     if not stripped:
         raise TurnError("empty output")
     try:
-        data = json.loads(stripped)
+        data = json.loads(stripped, strict=False)  # raw newlines inside strings are fine
     except json.JSONDecodeError as exc:
         raise TurnError(f"not JSON ({exc.msg} at char {exc.pos})") from exc
     if not isinstance(data, dict):
