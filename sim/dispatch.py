@@ -133,6 +133,7 @@ class Dispatcher:
 
     def _publish(self, request: ModelRequest, response: ModelResponse) -> None:
         self.calls += 1
+        schema_json = request.schema_json()
         self.bus.publish(
             ModelCalled(
                 sim_time=self.env.now,
@@ -141,10 +142,8 @@ class Dispatcher:
                 provider=request.provider,
                 model=request.model,
                 system_prompt_sha256=self._blob(request.system),
-                schema_sha256=self._blob(
-                    canonical_json(request.schema), store=self.record_requests
-                ),
-                request_hash=request.request_hash(),
+                schema_sha256=self._blob(schema_json, store=self.record_requests),
+                request_hash=request.request_hash(schema_json),
                 messages_json=json.dumps(request.messages, ensure_ascii=False)
                 if self.record_requests
                 else None,

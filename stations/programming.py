@@ -7,8 +7,10 @@ counts inside the sliding 3-hour window.
 from __future__ import annotations
 
 import random
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -90,10 +92,10 @@ class PlayHistory:
     ) -> list[Song]:
         """Up to ``limit`` songs that may air at ``at_s``: never played first, then least
         recently played, ties broken by ``rng``."""
-        songs = list(library)
-        rng.shuffle(songs)
+        salt = rng.getrandbits(32)
         last = self.last_title
-        songs.sort(key=lambda s: last.get(s.id, float("-inf")))
+        never = float("-inf")
+        songs = sorted(library, key=lambda s: (last.get(s.id, never), _id_hash(s.id) ^ salt))
         out: list[Song] = []
         for song in songs:
             if self.violation(song, at_s) is None:
@@ -113,6 +115,12 @@ class PlayHistory:
         return min(
             songs, key=lambda s: (self.last_title.get(s.id, float("-inf")), s.id)
         ), "fallback"
+
+
+@cache
+def _id_hash(song_id: str) -> int:
+    """A stable 32-bit hash (``hash()`` of a str changes from process to process)."""
+    return zlib.crc32(song_id.encode())
 
 
 def _run_length(

@@ -36,19 +36,21 @@ class ModelRequest:
     def full_messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system}, *self.messages]
 
-    def request_hash(self) -> str:
-        return sha256_text(
-            canonical_json(
-                {
-                    "provider": self.provider,
-                    "model": self.model,
-                    "system": self.system,
-                    "messages": self.messages,
-                    "schema": self.schema,
-                    "params": self.params,
-                }
-            )
+    def schema_json(self) -> str:
+        return canonical_json(self.schema)
+
+    def request_hash(self, schema_json: str | None = None) -> str:
+        """sha256 of everything the model sees; pass ``schema_json`` if already computed."""
+        head = canonical_json(
+            {
+                "provider": self.provider,
+                "model": self.model,
+                "system": self.system,
+                "messages": self.messages,
+                "params": self.params,
+            }
         )
+        return sha256_text(head + "\n" + (schema_json or self.schema_json()))
 
 
 @dataclass(slots=True)
