@@ -18,7 +18,7 @@ pytestmark = pytest.mark.local_model
 
 
 def test_local_model_drives_stations_end_to_end(engine, tmp_path: Path) -> None:
-    scenario, _, _ = load_scenario("default", {"run.hours": 0.25})
+    scenario, _, _ = load_scenario("default", {"run.hours": 0.5})
     scenario = scenario.model_copy(update={"stations": scenario.stations[:2]})
     result = run(scenario, engine, tmp_path)
     assert result.status == "finished"
