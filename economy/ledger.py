@@ -9,7 +9,7 @@ counterparty, so the books always add up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import simpy
 from sqlmodel import Field, SQLModel
@@ -42,17 +42,6 @@ class MoneyMoved(Event):
     balance_after_cents: int
 
     table: ClassVar[type[SQLModel] | None] = LedgerRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "sim_time_s": self.sim_time,
-            "amount_cents": self.amount_cents,
-            "kind": self.kind,
-            "counterparty": self.counterparty,
-            "reason": self.reason,
-            "balance_after_cents": self.balance_after_cents,
-        }
 
 
 class Ledger:

@@ -155,67 +155,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(engine: Any, run_id: str) -> None:
-    rows = station_summary(engine, run_id)
-    table = Table(title=f"run {run_id}")
-    cols = (
-        "station",
-        "model",
-        "segments",
-        "songs",
-        "songs_by_model",
-        "talk_breaks",
-        "talk_words",
-        "calls",
-        "output_tokens",
-        "balance_usd",
-        "faults",
-    )
-    for c in cols:
-        table.add_column(
-            c.replace("_", " "), justify="left" if c in ("station", "model") else "right"
-        )
+SUMMARY_COLUMNS = (
+    "station", "model", "segments", "songs", "songs_by_model", "talk_breaks", "talk_words",
+    "calls", "output_tokens", "balance_usd", "faults",
+)  # fmt: skip
+RUNS_COLUMNS = (
+    "id", "name", "created_at", "status", "seed", "sim_hours", "stations", "events", "wall_s",
+)  # fmt: skip
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str = "") -> Table:
+    table = Table(title=title or None)
+    for c in columns:
+        numeric = bool(rows) and isinstance(rows[0][c], int | float)
+        table.add_column(c.replace("_", " "), justify="right" if numeric else "left")
     for r in rows:
-        table.add_row(*(f"{r[c]:.2f}" if c == "balance_usd" else str(r[c]) for c in cols))
-    out.print(table)
+        table.add_row(*(f"{r[c]:.2f}" if c.endswith("_usd") else str(r[c]) for c in columns))
+    return table
+
+
+def _print_summary(engine: Any, run_id: str) -> None:
+    out.print(_table(station_summary(engine, run_id), SUMMARY_COLUMNS, f"run {run_id}"))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     runs = list_runs(open_store(args.db))
     if args.json:
         sys.stdout.write(json.dumps(runs, indent=2) + "\n")
-        return 0
-    table = Table()
-    for c in (
-        "id",
-        "name",
-        "created_at",
-        "status",
-        "seed",
-        "sim_hours",
-        "stations",
-        "events",
-        "wall_s",
-    ):
-        table.add_column(c)
-    for r in runs:
-        table.add_row(
-            *(
-                str(r[c])
-                for c in (
-                    "id",
-                    "name",
-                    "created_at",
-                    "status",
-                    "seed",
-                    "sim_hours",
-                    "stations",
-                    "events",
-                    "wall_s",
-                )
-            )
-        )
-    out.print(table)
+    else:
+        out.print(_table(runs, RUNS_COLUMNS))
     return 0
 
 

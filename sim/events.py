@@ -8,12 +8,18 @@ kernel persists any of them without knowing what they mean.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any, ClassVar
 
 from sqlmodel import SQLModel
 
 from sim.store import BlobRow, FaultRow
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls) if f.name != "sim_time")
 
 
 @dataclass(slots=True, frozen=True)
@@ -23,8 +29,13 @@ class Event:
     table: ClassVar[type[SQLModel] | None] = None
 
     def row(self) -> dict[str, Any]:
-        """The stored row for this event (without ``run_id``)."""
-        return asdict(self)
+        """The stored row (without ``run_id``): the fields, with ``sim_time`` as ``sim_time_s``.
+
+        Events whose table differs from their fields override this.
+        """
+        out = {name: getattr(self, name) for name in _field_names(type(self))}
+        out["sim_time_s"] = self.sim_time
+        return out
 
     @property
     def event_type(self) -> str:
@@ -40,14 +51,6 @@ class Fault(Event):
     detail: str
 
     table: ClassVar[type[SQLModel] | None] = FaultRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "sim_time_s": self.sim_time,
-            "kind": self.kind,
-            "detail": self.detail[:2000],
-        }
 
 
 @dataclass(slots=True, frozen=True)

@@ -57,6 +57,7 @@ class StationRow(SQLModel, table=True):
     model: str
     system_prompt_sha256: str
     seed: int
+    sim_time_s: float = 0.0
 
 
 @dataclass(slots=True, frozen=True)
@@ -70,17 +71,6 @@ class StationOnAir(Event):
     seed: int
 
     table: ClassVar[type[SQLModel] | None] = StationRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "name": self.name,
-            "city": self.city,
-            "provider": self.provider,
-            "model": self.model,
-            "system_prompt_sha256": self.system_prompt_sha256,
-            "seed": self.seed,
-        }
 
 
 @dataclass(slots=True, frozen=True)
@@ -128,16 +118,3 @@ class TurnTaken(Event):
     notes: str
 
     table: ClassVar[type[SQLModel] | None] = TurnRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "sim_time_s": self.sim_time,
-            "ok": self.ok,
-            "talk": self.talk,
-            "queued_json": self.queued_json,
-            "bought_json": self.bought_json,
-            "rejected_json": self.rejected_json,
-            "search": self.search,
-            "notes": self.notes,
-        }
