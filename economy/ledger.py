@@ -12,18 +12,16 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import simpy
-from sqlmodel import Field, SQLModel
+from sqlmodel import SQLModel
 
 from sim.bus import EventBus
 from sim.events import Event
+from sim.store import StationRecord
 
 
-class LedgerRow(SQLModel, table=True):
+class LedgerRow(StationRecord, table=True):
     __tablename__ = "ledger"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
-    station: str
     sim_time_s: float
     amount_cents: int
     kind: str

@@ -23,6 +23,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class StationRecord(SQLModel):
+    """Columns every per-station, per-run table starts with."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True)
+    station: str
+
+
 class RunRow(SQLModel, table=True):
     __tablename__ = "runs"
 
@@ -52,13 +60,10 @@ class BlobRow(SQLModel, table=True):
     text: str
 
 
-class ModelCallRow(SQLModel, table=True):
+class ModelCallRow(StationRecord, table=True):
     __tablename__ = "model_calls"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
     seq: int
-    station: str
     sim_time_s: float
     provider: str
     model: str
@@ -76,12 +81,9 @@ class ModelCallRow(SQLModel, table=True):
     finish_reason: str | None = None
 
 
-class FaultRow(SQLModel, table=True):
+class FaultRow(StationRecord, table=True):
     __tablename__ = "faults"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
-    station: str
     sim_time_s: float
     kind: str
     detail: str

@@ -5,17 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from sqlmodel import Field, SQLModel
+from sqlmodel import SQLModel
 
 from sim.events import Event
+from sim.store import StationRecord
 
 
-class AsRunRow(SQLModel, table=True):
+class AsRunRow(StationRecord, table=True):
     __tablename__ = "asrun"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
-    station: str
     seq: int
     start_s: float
     end_s: float
@@ -29,12 +27,9 @@ class AsRunRow(SQLModel, table=True):
     status: str  # aired | bumped
 
 
-class TurnRow(SQLModel, table=True):
+class TurnRow(StationRecord, table=True):
     __tablename__ = "turns"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
-    station: str
     sim_time_s: float
     ok: bool
     talk: str
@@ -45,12 +40,9 @@ class TurnRow(SQLModel, table=True):
     notes: str
 
 
-class StationRow(SQLModel, table=True):
+class StationRow(StationRecord, table=True):
     __tablename__ = "stations"
 
-    id: int | None = Field(default=None, primary_key=True)
-    run_id: str = Field(index=True)
-    station: str
     name: str
     city: str
     provider: str
