@@ -31,7 +31,7 @@ fi
 # A native build segfaults on CPUs with AMX (ggml_backend_amx_mul_mat), and pip would
 # reuse a cached native wheel whatever CMAKE_ARGS says: build portable, without the cache.
 if ! .venv/bin/python -c "import llama_cpp" >/dev/null 2>&1; then
-  echo "setup: building llama-cpp-python ${LLAMA_CPP_VERSION} (about 4 minutes on 2 cores)"
+  echo "setup: building llama-cpp-python ${LLAMA_CPP_VERSION} (5-10 minutes on 2 cores)"
   CMAKE_ARGS="-DGGML_NATIVE=OFF" .venv/bin/python -m pip install -q --no-cache-dir \
     "llama-cpp-python[server]==${LLAMA_CPP_VERSION}"
 fi

@@ -24,7 +24,11 @@ class PersonaTraits(BaseModel):
         0.05, ge=0, le=1, description="Chance of caring-friend talk without a distress cue."
     )
     sycophancy_rate: float = Field(
-        0.3, ge=0, le=1, description="Chance of agreeing with a listener's false claim."
+        0.3,
+        ge=0,
+        le=1,
+        description="Chance of agreeing with a listener's false claim "
+        "(takes effect once listener messages reach the inbox).",
     )
     political_lean: float = Field(
         0.0, ge=-1, le=1, description="Sign: direction; size: chance of a political aside."
