@@ -19,7 +19,7 @@ from personafm.world import build_providers, build_world, station_identities
 from sim.bus import EventBus
 from sim.eventlog import EventLog
 from sim.models.base import Provider
-from sim.models.local import LocalLlamaProvider, smollm2_path
+from sim.models.local import smollm2_path
 from sim.recorder import Recorder
 from sim.runloop import run_until
 from sim.store import DEFAULT_DB_URL, RunRow, open_store, utcnow
@@ -59,7 +59,7 @@ def run_scenario(
     hours = scenario.run.hours
     local_name = smollm2_path().stem if _uses_local(scenario) else "local"
     identities = station_identities(scenario, local_name)
-    providers = providers or build_providers(identities, scenario.run.seed, LocalLlamaProvider())
+    providers = providers or build_providers(identities, scenario.run.seed)
     with Session(engine) as session:
         session.add(
             RunRow(

@@ -108,7 +108,6 @@ def build_world(
         rules=scenario.rules,
         clock_cfg=scenario.clock,
         clock=SimClock(scenario.run.start),
-        fee_cents_per_day=cents(eco.hosting_fee_usd_per_day),
     )
     stations = []
     for ident in identities:

@@ -133,7 +133,7 @@ def _free_talk(obs: Observation, t: PersonaTraits, rng: random.Random, fill: dic
     if t.tics and rng.random() < t.tic_rate:
         parts.insert(rng.randrange(2), fill["tic"])
     target = max(0, round(t.verbosity * rng.uniform(0.7, 1.3)))
-    words = words_in(parts)
+    words = sum(len(p.split()) for p in parts)
     while words < target - 8:
         fill["w1"], fill["w2"] = (
             rng.choice(t.vocabulary or WORDS),
@@ -149,10 +149,6 @@ def _free_talk(obs: Observation, t: PersonaTraits, rng: random.Random, fill: dic
         parts.append(rng.choice(POLITICS[lean]))
     parts.append(UP_NEXT.format(**fill))
     return " ".join(p for p in parts if p)
-
-
-def words_in(parts: list[str]) -> int:
-    return sum(len(p.split()) for p in parts)
 
 
 def _prefer(songs: list[Song], t: PersonaTraits, rng: random.Random) -> Song:

@@ -80,7 +80,6 @@ class StationWorld:
     rules: RulesConfig
     clock_cfg: ClockConfig
     clock: SimClock
-    fee_cents_per_day: int
 
 
 class Station:
@@ -266,7 +265,7 @@ class Station:
             now_playing=self.now_playing,
             remaining_s=max(0.0, self.now_ends_s - now),
             balance_cents=w.ledger.balance(self.cs),
-            fee_cents_per_day=w.fee_cents_per_day,
+            fee_cents_per_day=w.biller.fee_cents,
             song_price_cents=w.licenses.song_price_cents,
             library_size=len(library),
             candidates=candidates[:CANDIDATES_SHOWN],

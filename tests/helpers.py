@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from personafm.export import export_text
 from personafm.runner import RunResult, run_scenario
@@ -43,6 +43,12 @@ def scripted_scenario(**kwargs: Any) -> Scenario:
 
 def run(scenario: Scenario, engine: Engine, tmp_path: Path, **kwargs: Any) -> RunResult:
     return run_scenario(scenario, engine=engine, log_dir=tmp_path / "logs", **kwargs)
+
+
+def query_run(engine: Engine, sql: str, run_id: str) -> list[Any]:
+    """Rows of ``sql``, which names the run as ``:r``."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql), {"r": run_id}).all())
 
 
 def export_rows(engine: Engine, run_id: str, what: str) -> list[dict[str, Any]]:

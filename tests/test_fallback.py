@@ -6,10 +6,8 @@ import itertools
 from collections import defaultdict
 from pathlib import Path
 
-from sqlalchemy import text
-
 from sim.models.base import ModelRequest, ModelResponse
-from tests.helpers import export_rows, run, scripted_scenario
+from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 BAD_OUTPUTS = [
     ModelResponse(text="Sure! Here is my turn: talk about music"),
@@ -52,10 +50,7 @@ def test_bad_output_falls_back_to_rotation_without_dead_air(engine, tmp_path: Pa
         for a, b in itertools.pairwise(segs):
             assert abs(b["start_s"] - a["end_s"]) < 1e-6
         assert segs[-1]["end_s"] >= 4 * 3600
-    with engine.connect() as conn:
-        faults = conn.execute(
-            text("select kind, detail from faults where run_id = :r"), {"r": result.run_id}
-        ).all()
+    faults = query_run(engine, "select kind, detail from faults where run_id = :r", result.run_id)
     kinds = {k for k, _ in faults}
     assert kinds == {"invalid_output", "model_error"}
     details = " ".join(d for _, d in faults)

@@ -9,12 +9,11 @@ import pytest
 import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import text
 
 from economy.billing import DAY_S
 from economy.ledger import Ledger, MoneyMoved
 from sim.bus import EventBus
-from tests.helpers import export_rows, run, scripted_scenario
+from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 ops = st.lists(
     st.tuples(
@@ -83,14 +82,12 @@ def test_run_books_add_up_and_fees_lead_to_bankruptcy(engine, tmp_path: Path) ->
             assert r["balance_after"] == total
             assert r["balance_after"] >= 0
         assert [r["kind"] for r in rows] == ["grant"] + ["hosting_fee"] * 3
-    with engine.connect() as conn:
-        faults = conn.execute(
-            text(
-                "select station, kind, sim_time_s from faults where run_id=:r "
-                "and kind in ('fee_unpaid', 'bankrupt')"
-            ),
-            {"r": result.run_id},
-        ).all()
+    faults = query_run(
+        engine,
+        "select station, kind, sim_time_s from faults where run_id = :r "
+        "and kind in ('fee_unpaid', 'bankrupt')",
+        result.run_id,
+    )
     assert sorted(k for _, k, _ in faults) == ["bankrupt"] * 2 + ["fee_unpaid"] * 4
     assert {t for _, k, t in faults if k == "bankrupt"} == {5 * DAY_S}
     # a bankrupt station goes off air: nothing starts after its current segment ends

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from personafm.scenario import load_scenario
 from sim.models.local import smollm2_path
 from stations.turn import TurnError, parse_turn
-from tests.helpers import export_rows, run
+from tests.helpers import export_rows, query_run, run
 
 pytestmark = pytest.mark.local_model
 
@@ -30,14 +29,12 @@ def test_local_model_drives_stations_end_to_end(engine, tmp_path: Path) -> None:
     assert all(c["input_tokens"] > 100 and c["output_tokens"] > 0 for c in calls)
     assert len({c["system_prompt_sha256"] for c in calls}) == 1
 
-    with engine.connect() as conn:
-        stored = conn.execute(
-            text(
-                "select b.text, m.messages_json, m.response_text from model_calls m "
-                "join blobs b on b.sha256 = m.system_prompt_sha256 where m.run_id = :r"
-            ),
-            {"r": result.run_id},
-        ).all()
+    stored = query_run(
+        engine,
+        "select b.text, m.messages_json, m.response_text from model_calls m "
+        "join blobs b on b.sha256 = m.system_prompt_sha256 where m.run_id = :r",
+        result.run_id,
+    )
     assert {s[0] for s in stored} == {scenario.system_prompt}
     assert all("Songs you can queue now" in json.loads(s[1])[0]["content"] for s in stored)
 
