@@ -17,7 +17,7 @@ from sim.dispatch import Dispatcher
 from sim.models.base import Provider
 from sim.models.local import LocalLlamaProvider
 from sim.rng import RngStreams, derive_seed
-from stations.clock import SimClock
+from sim.clock import SimClock
 from stations.personas import ScriptedPersonas
 from stations.station import Station, StationIdentity, StationWorld
 

@@ -30,7 +30,8 @@ from sim.events import Fault
 from sim.models.base import ModelResponse, sha256_text
 from sim.rng import RngStreams
 from stations.brain import Observation, turn_request
-from stations.clock import ClockConfig, SimClock
+from sim.clock import SimClock
+from stations.clock import ClockConfig
 from stations.config import ModelSpec
 from stations.programming import PlayHistory, RulesConfig
 from stations.records import SegmentAired, StationOnAir, TurnTaken
