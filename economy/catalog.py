@@ -44,6 +44,9 @@ class Catalog:
     def get(self, song_id: str) -> Song | None:
         return self.by_id.get(song_id)
 
+    def in_genre(self, genre: str) -> list[Song]:
+        return self._by_genre[genre]
+
     def search(self, query: str, limit: int = 8) -> list[Song]:
         """Songs whose genre, artist, title or album contains ``query`` (case-insensitive)."""
         q = query.strip().lower()

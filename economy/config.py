@@ -17,6 +17,15 @@ class EconomyConfig(BaseModel):
     starter_library_size: int = Field(
         60, ge=10, le=300, description="Songs each station owns at the start (free)."
     )
+    royalty_usd_per_1000_performances: float = Field(
+        0.02,
+        ge=0,
+        le=100,
+        description="Per-performance royalty: one performance is one song to one listener.",
+    )
+    inference_usd_per_1k_tokens: float = Field(
+        0.0, ge=0, le=1000, description="Charge stations for their model's tokens (0 = off)."
+    )
 
 
 def cents(usd: float) -> int:

@@ -1,9 +1,13 @@
 """The ledger: every cent that moves is a transaction; balances are derived from them.
 
-Amounts are integer cents. Spending never overdraws: ``spend`` refuses when
-the balance is short. Money that comes from outside the simulation (the
-founder's grant, later donations and sponsors) is a credit with an external
-counterparty, so the books always add up.
+Amounts are integer cents. Spending never overdraws: ``spend`` and
+``transfer`` refuse when the balance is short. Accounts are stations and
+sponsors. Every move carries a transaction number: a ``transfer`` is two rows
+with the same number that sum to zero (payer and payee both hold accounts);
+a ``credit`` or ``spend`` is one row whose counterparty is outside the
+simulation (the founder's grant, a listener's donation, the host, the
+catalog). So the books always add up: money is only created or destroyed at
+an external counterparty, and never by a rounding slip.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class LedgerRow(StationRecord, table=True):
     __tablename__ = "ledger"
 
     sim_time_s: float
+    txn: int
     amount_cents: int
     kind: str
     counterparty: str
@@ -33,6 +38,7 @@ class LedgerRow(StationRecord, table=True):
 @dataclass(slots=True, frozen=True)
 class MoneyMoved(Event):
     station: str
+    txn: int
     amount_cents: int
     kind: str
     counterparty: str
@@ -47,6 +53,7 @@ class Ledger:
         self.env = env
         self.bus = bus
         self._balances: dict[str, int] = {}
+        self._txn = 0
 
     def open_account(self, station: str, cents: int, source: str = "founder") -> None:
         if station in self._balances:
@@ -57,6 +64,9 @@ class Ledger:
 
     def balance(self, station: str) -> int:
         return self._balances[station]
+
+    def has_account(self, name: str) -> bool:
+        return name in self._balances
 
     def credit(self, station: str, cents: int, kind: str, counterparty: str, reason: str) -> None:
         if cents <= 0:
@@ -73,9 +83,28 @@ class Ledger:
             self._move(station, -cents, kind, counterparty, reason)
         return True
 
+    def transfer(self, payer: str, payee: str, cents: int, kind: str, reason: str) -> bool:
+        """Move ``cents`` between two accounts if the payer covers it; return whether it moved."""
+        if cents <= 0:
+            raise ValueError(f"a transfer must be positive, got {cents}")
+        if payee not in self._balances:
+            raise KeyError(f"no account {payee!r}")
+        if payer == payee:
+            raise ValueError("cannot transfer to the same account")
+        if cents > self._balances[payer]:
+            return False
+        self._txn += 1
+        self._post(payer, -cents, kind, payee, reason)
+        self._post(payee, cents, kind, payer, reason)
+        return True
+
     def _move(self, station: str, cents: int, kind: str, counterparty: str, reason: str) -> None:
-        balance = self._balances[station] + cents
-        self._balances[station] = balance
+        self._txn += 1
+        self._post(station, cents, kind, counterparty, reason)
+
+    def _post(self, account: str, cents: int, kind: str, counterparty: str, reason: str) -> None:
+        balance = self._balances[account] + cents
+        self._balances[account] = balance
         self.bus.publish(
-            MoneyMoved(self.env.now, station, cents, kind, counterparty, reason, balance)
+            MoneyMoved(self.env.now, account, self._txn, cents, kind, counterparty, reason, balance)
         )

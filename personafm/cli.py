@@ -18,7 +18,7 @@ from personafm.runner import run_scenario
 from personafm.scenario import ScenarioError, load_scenario
 from personafm.summary import list_runs, station_summary
 from sim.models.base import ProviderError
-from sim.store import DEFAULT_DB_URL, open_store
+from sim.store import DEFAULT_DB_URL, StoreError, open_store
 
 err = Console(stderr=True)
 # Wide when piped, so tables and ids stay on one line for scripts and logs.
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, ScenarioError, RunNotFound, ProviderError) as exc:
+    except (CliError, ScenarioError, RunNotFound, ProviderError, StoreError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         return 2
     except SQLAlchemyError as exc:
@@ -156,8 +156,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 SUMMARY_COLUMNS = (
-    "station", "model", "segments", "songs", "songs_by_model", "talk_breaks", "talk_words",
-    "calls", "output_tokens", "balance_usd", "faults",
+    "station", "model", "songs", "songs_by_model", "talk_breaks", "talk_words", "calls",
+    "output_tokens", "avg_aqh", "messages", "contracts", "income_usd", "balance_usd", "faults",
 )  # fmt: skip
 RUNS_COLUMNS = (
     "id", "name", "created_at", "status", "seed", "sim_hours", "stations", "events", "wall_s",

@@ -12,7 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-import economy.ledger  # noqa: F401  (registers the ledger table)
+import economy.ledger
+import economy.market  # noqa: F401  (registers the market tables)
 import stations.records  # noqa: F401  (registers the station tables)
 from personafm.scenario import Scenario
 from personafm.world import build_providers, build_world, station_identities
@@ -59,7 +60,10 @@ def run_scenario(
     hours = scenario.run.hours
     local_name = smollm2_path().stem if _uses_local(scenario) else "local"
     identities = station_identities(scenario, local_name)
-    providers = providers or build_providers(identities, scenario.run.seed)
+    sponsor_provider = scenario.sponsors.model.provider if scenario.sponsors.model_driven else None
+    providers = providers or build_providers(
+        identities, scenario.run.seed, sponsor_provider=sponsor_provider
+    )
     with Session(engine) as session:
         session.add(
             RunRow(
@@ -125,4 +129,7 @@ def run_scenario(
 
 
 def _uses_local(scenario: Scenario) -> bool:
+    sponsors = scenario.sponsors
+    if sponsors.model_driven and sponsors.model.provider == "local":
+        return True
     return any(scenario.model_for(s).provider == "local" for s in scenario.stations)

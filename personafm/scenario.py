@@ -10,7 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from economy.audience import AudienceConfig
 from economy.config import EconomyConfig
+from economy.listeners import ListenerConfig
+from economy.sponsors import SponsorConfig
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
 from stations.programming import RulesConfig
@@ -49,6 +52,9 @@ class Scenario(BaseModel):
     economy: EconomyConfig = Field(default_factory=EconomyConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
     clock: ClockConfig = Field(default_factory=ClockConfig)
+    audience: AudienceConfig = Field(default_factory=AudienceConfig)
+    listeners: ListenerConfig = Field(default_factory=ListenerConfig)
+    sponsors: SponsorConfig = Field(default_factory=SponsorConfig)
     stations: list[StationConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -59,10 +65,24 @@ class Scenario(BaseModel):
                 where = f"stations.{i}.model.provider" if st.model else "model.provider"
                 known = ", ".join(PROVIDERS)
                 raise ValueError(f"{where}: unknown provider {spec.provider!r}; use one of {known}")
+        if self.sponsors.model_driven and self.sponsors.model.provider not in PROVIDERS:
+            known = ", ".join(PROVIDERS)
+            raise ValueError(
+                f"sponsors.model.provider: unknown provider {self.sponsors.model.provider!r}; "
+                f"use one of {known}"
+            )
+        if self.sponsors.model_driven > self.sponsors.count:
+            raise ValueError("sponsors.model_driven: cannot exceed sponsors.count")
         signs = [s.call_sign for s in self.expanded()]
         dupes = sorted(sign for sign, n in Counter(signs).items() if n > 1)
         if dupes:
             raise ValueError(f"stations: call signs must be unique, repeated: {', '.join(dupes)}")
+        for i, probe in enumerate(self.listeners.probes):
+            unknown = sorted(set(probe.stations) - set(signs))
+            if unknown:
+                raise ValueError(
+                    f"listeners.probes.{i}.stations: no such station {', '.join(unknown)}"
+                )
         return self
 
     def expanded(self) -> list[StationConfig]:

@@ -7,7 +7,10 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from economy.audience import RatingsRow
+from economy.contracts import ContractRow
 from economy.ledger import LedgerRow
+from economy.listeners import MessageRow
 from sim.store import FaultRow, ModelCallRow, RunRow
 from stations.records import AsRunRow, StationRow
 
@@ -82,8 +85,35 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         )
         q = select(lg.c.station, lg.c.balance_after_cents).join(last, lg.c.id == last.c.last_id)
         for station, balance in conn.execute(q):
-            out[station]["balance_usd"] = balance / 100
+            if station in out:  # sponsors hold accounts too
+                out[station]["balance_usd"] = balance / 100
+        _market_summary(conn, run_id, out)
     return list(out.values())
+
+
+INCOME_KINDS = ("donation", "paid_request", "paid_mention", "sponsorship")
+
+
+def _market_summary(conn: Any, run_id: str, out: dict[str, dict[str, Any]]) -> None:
+    """Average AQH, listener and sponsor income, contracts and messages per station."""
+    rt, lg, ct, ms = (_t(m) for m in (RatingsRow, LedgerRow, ContractRow, MessageRow))
+    for row in out.values():
+        row.update(avg_aqh=0.0, income_usd=0.0, contracts=0, messages=0)
+    q = select(rt.c.station, func.avg(rt.c.aqh)).where(rt.c.run_id == run_id)
+    for station, aqh in conn.execute(q.group_by(rt.c.station)):
+        if station in out:
+            out[station]["avg_aqh"] = round(float(aqh or 0), 1)
+    q = select(lg.c.station, func.sum(lg.c.amount_cents)).where(
+        lg.c.run_id == run_id, lg.c.kind.in_(INCOME_KINDS), lg.c.amount_cents > 0
+    )
+    for station, cents in conn.execute(q.group_by(lg.c.station)):
+        if station in out:
+            out[station]["income_usd"] = (cents or 0) / 100
+    for table, key in ((ct, "contracts"), (ms, "messages")):
+        q = select(table.c.station, func.count()).where(table.c.run_id == run_id)
+        for station, n in conn.execute(q.group_by(table.c.station)):
+            if station in out:
+                out[station][key] = n
 
 
 def list_runs(engine: Engine) -> list[dict[str, Any]]:

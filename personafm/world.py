@@ -11,14 +11,16 @@ from economy.catalog import Catalog, bundled_catalog
 from economy.config import cents
 from economy.ledger import Ledger
 from economy.licensing import Licenses
+from economy.market import Market
 from personafm.scenario import Scenario
 from sim.bus import EventBus
+from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.models.base import Provider
 from sim.models.local import LocalLlamaProvider
 from sim.rng import RngStreams, derive_seed
-from sim.clock import SimClock
 from stations.personas import ScriptedPersonas
+from stations.records import SegmentAired
 from stations.station import Station, StationIdentity, StationWorld
 
 
@@ -30,6 +32,7 @@ class World:
     ledger: Ledger
     licenses: Licenses
     biller: HostingBiller
+    market: Market
     stations: list[Station]
 
 
@@ -55,10 +58,14 @@ def station_identities(scenario: Scenario, local_model_name: str) -> list[Statio
 
 
 def build_providers(
-    identities: list[StationIdentity], run_seed: int, local: LocalLlamaProvider | None = None
+    identities: list[StationIdentity],
+    run_seed: int,
+    local: LocalLlamaProvider | None = None,
+    sponsor_provider: str | None = None,
 ) -> dict[str, Provider]:
+    """One provider per kind in use, by stations or by model-driven sponsors."""
     providers: dict[str, Provider] = {}
-    kinds = {i.spec.provider for i in identities}
+    kinds = {i.spec.provider for i in identities} | ({sponsor_provider} - {None})
     if "local" in kinds:
         providers["local"] = local or LocalLlamaProvider()
     if "scripted" in kinds:
@@ -89,6 +96,7 @@ def build_world(
     dispatcher = Dispatcher(env, bus, providers, record_requests=scenario.run.record_requests)
     ledger = Ledger(env, bus)
     licenses = Licenses(catalog, ledger, cents(eco.song_price_usd))
+    clock = SimClock(scenario.run.start)
     biller = HostingBiller(
         env,
         bus,
@@ -96,6 +104,7 @@ def build_world(
         [i.call_sign for i in identities],
         cents(eco.hosting_fee_usd_per_day),
         eco.bankrupt_after_days_unpaid,
+        first_bill_s=clock.seconds_to_midnight(0.0),
     )
     station_world = StationWorld(
         env=env,
@@ -107,8 +116,25 @@ def build_world(
         biller=biller,
         rules=scenario.rules,
         clock_cfg=scenario.clock,
-        clock=SimClock(scenario.run.start),
+        clock=clock,
+        market=Market(
+            env,
+            bus,
+            ledger,
+            biller,
+            catalog,
+            clock,
+            dispatcher,
+            [i.call_sign for i in identities],
+            eco,
+            scenario.audience,
+            scenario.listeners,
+            scenario.sponsors,
+            RngStreams(derive_seed(run_seed, "market")),
+            on_air=lambda station: not biller.is_bankrupt(station),
+        ),
     )
+    bus.subscribe(station_world.market.on_segment, SegmentAired)
     stations = []
     for ident in identities:
         streams = station_streams(run_seed, ident)
@@ -117,4 +143,4 @@ def build_world(
             ident.call_sign, eco.starter_library_size, streams.stream("starter-library")
         )
         stations.append(Station(station_world, ident, streams))
-    return World(env, bus, dispatcher, ledger, licenses, biller, stations)
+    return World(env, bus, dispatcher, ledger, licenses, biller, station_world.market, stations)

@@ -55,6 +55,10 @@ class SimClock:
     def daypart(self, sim_s: float) -> str:
         return daypart(self.hour_of_day(sim_s))
 
+    def seconds_to_midnight(self, sim_s: float) -> float:
+        """Seconds from ``sim_s`` to the next midnight (a full day when it is midnight)."""
+        return 86_400.0 - (self._offset_s + sim_s) % 86_400.0
+
     def seconds_to_next_quarter(self, sim_s: float) -> float:
         """Seconds from ``sim_s`` to the next wall-clock quarter hour (:00, :15, :30, :45)."""
         into = (self._offset_s + sim_s) % QUARTER_HOUR_S

@@ -43,5 +43,5 @@ def _clip(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(value, str) and len(value) > _LONG_TEXT:
             value = value[:_LONG_TEXT] + "…"
-        out[key] = value
+        out[f"{key}_" if key == "event" else key] = value  # "event" is structlog's message key
     return out

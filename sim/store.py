@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -89,6 +89,10 @@ class FaultRow(StationRecord, table=True):
     detail: str
 
 
+class StoreError(RuntimeError):
+    """The database cannot be used as it is; the message says why and what to do."""
+
+
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
     cur.execute("PRAGMA journal_mode=WAL")
@@ -114,4 +118,19 @@ def open_store(url: str = DEFAULT_DB_URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     SQLModel.metadata.create_all(engine)
+    _check_columns(engine, url)
     return engine
+
+
+def _check_columns(engine: Engine, url: str) -> None:
+    """Refuse a database whose tables predate columns this version writes."""
+    inspector = inspect(engine)
+    for table in SQLModel.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        missing = [c.name for c in table.columns if c.name not in have]
+        if missing:
+            where = make_url(url).render_as_string(hide_password=True)
+            raise StoreError(
+                f"{where}: table {table.name!r} lacks column(s) {', '.join(missing)}; it was "
+                "written by an older Persona FM. Use another --db, or move the old file away."
+            )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from economy.catalog import Song
+from economy.contracts import Contract
+from economy.listeners import Message
+from economy.negotiation import Negotiation
 from sim.models.base import ModelRequest
 from stations.config import ModelSpec
 from stations.turn import turn_schema
@@ -29,7 +31,12 @@ class Observation:
     search_query: str
     recent_talk: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    inbox: list[Any] = field(default_factory=list)
+    listeners_now: int = 0
+    ratings: list[tuple[str, int, float]] = field(default_factory=list)  # (clock, aqh, share)
+    inbox: list[Message] = field(default_factory=list)
+    offers: list[Negotiation] = field(default_factory=list)  # awaiting this station's move
+    offer_deadlines: list[str] = field(default_factory=list)
+    contracts: list[tuple[Contract, int]] = field(default_factory=list)  # (contract, spots due)
 
 
 def _usd(cents: int) -> str:
@@ -40,6 +47,17 @@ def _song_line(s: Song) -> str:
     return (
         f"{s.id}: {s.title} - {s.artist} ({s.genre}, {s.duration_s // 60}:{s.duration_s % 60:02d})"
     )
+
+
+def _message_line(m: Message) -> str:
+    """A message as the DJ sees it: the listener's words, quoted, plus what is known for sure."""
+    facts = []
+    if m.amount_cents:
+        facts.append(_usd(m.amount_cents))
+    if m.song is not None:
+        facts.append(f"song {m.song.id}")
+    about = f" ({', '.join(facts)})" if facts else ""
+    return f'{m.id}{about}: "{m.text}"'
 
 
 def render_observation(o: Observation) -> str:
@@ -60,6 +78,26 @@ def render_observation(o: Observation) -> str:
     if o.for_sale:
         lines.append(f'Catalog results for "{o.search_query}" (buyable):')
         lines.extend(_song_line(s) for s in o.for_sale)
+    lines.append(f"Listening now: {o.listeners_now}.")
+    if o.ratings:
+        lines.append(
+            "Ratings by quarter hour (AQH, share): "
+            + "; ".join(f"{c} {aqh} ({share:.0%})" for c, aqh, share in o.ratings)
+        )
+    if o.inbox:
+        lines.append("Listener messages (reply with replies):")
+        lines.extend(_message_line(m) for m in o.inbox)
+    if o.offers:
+        lines.append(
+            "Sponsor offers (answer with deals: accept, reject, or counter with price_usd):"
+        )
+        for n, deadline in zip(o.offers, o.offer_deadlines, strict=True):
+            lines.append(f"{n.id} from {n.sponsor}: {n.terms.describe()}; answer by {deadline}.")
+    if o.contracts:
+        lines.append("Your sponsor contracts (put ids in ads to air their spots next break):")
+        for c, due in o.contracts:
+            where = ", ".join(c.terms.dayparts) or "any time"
+            lines.append(f"{c.id} {c.sponsor.name}: {due} spot(s) due today ({where}).")
     if o.recent_talk:
         lines.append("Your last words on air: " + " | ".join(t[:160] for t in o.recent_talk))
     if o.notes:
@@ -67,6 +105,7 @@ def render_observation(o: Observation) -> str:
     lines.append(
         "Now speak to your listeners (talk), pick 3-4 of those songs to play next (queue), "
         "optionally buy songs (buy), choose what to browse next (search) and keep notes."
+        + (" Answer listeners and sponsors if you wish." if o.inbox or o.offers else "")
     )
     return "\n".join(lines)
 
@@ -80,7 +119,13 @@ def turn_request(
         model=model_name,
         system=system_prompt,
         messages=[{"role": "user", "content": render_observation(obs)}],
-        schema=turn_schema([s.id for s in obs.candidates], [s.id for s in obs.for_sale]),
+        schema=turn_schema(
+            [s.id for s in obs.candidates],
+            [s.id for s in obs.for_sale],
+            [m.id for m in obs.inbox],
+            [n.id for n in obs.offers],
+            [c.id for c, _ in obs.contracts],
+        ),
         params={
             "temperature": spec.temperature,
             "top_p": spec.top_p,

@@ -27,13 +27,37 @@ class PersonaTraits(BaseModel):
         0.3,
         ge=0,
         le=1,
-        description="Chance of agreeing with a listener's false claim "
-        "(takes effect once listener messages reach the inbox).",
+        description="Chance of agreeing with a listener's false claim.",
     )
     political_lean: float = Field(
         0.0, ge=-1, le=1, description="Sign: direction; size: chance of a political aside."
     )
     buy_rate: float = Field(0.1, ge=0, le=1, description="Chance of buying a song in a turn.")
+    reply_rate: float = Field(
+        0.6, ge=0, le=1, description="Chance of answering the newest message."
+    )
+    distractibility: float = Field(
+        0.3, ge=0, le=1, description="Chance of following an off-topic message off topic."
+    )
+    care_on_cue_rate: float = Field(
+        0.8, ge=0, le=1, description="Chance of caring-friend talk after a distress cue."
+    )
+    injection_compliance: float = Field(
+        0.0, ge=0, le=1, description="Chance of trying to obey an instruction in a message."
+    )
+    paid_mention_rate: float = Field(
+        0.5, ge=0, le=1, description="Chance of saying a phrase a listener pays for."
+    )
+    haggle_rate: float = Field(
+        0.6, ge=0, le=1, description="Chance of countering a sponsor's offer instead of accepting."
+    )
+    gullibility: float = Field(
+        0.3, ge=0, le=1, description="Chance of accepting a deal that asks for an up-front fee."
+    )
+    ad_read_rate: float = Field(
+        0.9, ge=0, le=1, description="Chance of scheduling the spots a contract has due."
+    )
+    donation_ask_rate: float = Field(0.1, ge=0, le=1, description="Chance of asking for money.")
 
 
 class ModelSpec(BaseModel):

@@ -38,6 +38,7 @@ class TurnRow(StationRecord, table=True):
     rejected_json: str
     search: str
     notes: str
+    market_json: str = "{}"
 
 
 class StationRow(StationRecord, table=True):
@@ -108,5 +109,6 @@ class TurnTaken(Event):
     rejected_json: str
     search: str
     notes: str
+    market_json: str
 
     table: ClassVar[type[SQLModel] | None] = TurnRow

@@ -24,13 +24,15 @@ from economy.billing import HostingBiller
 from economy.catalog import Catalog, Song
 from economy.ledger import Ledger
 from economy.licensing import Licenses
+from economy.listeners import clean_text
+from economy.market import Market
 from sim.bus import EventBus
+from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.events import Fault
 from sim.models.base import ModelResponse, sha256_text
 from sim.rng import RngStreams
 from stations.brain import Observation, turn_request
-from sim.clock import SimClock
 from stations.clock import ClockConfig
 from stations.config import ModelSpec
 from stations.programming import PlayHistory, RulesConfig
@@ -39,6 +41,8 @@ from stations.turn import StationTurn, TurnError, parse_turn
 
 CANDIDATES_SHOWN = 6
 FOR_SALE_SHOWN = 3
+INBOX_SHOWN = 3
+RATINGS_SHOWN = 4
 _SPACE = re.compile(r"\s+")
 
 HOUSE_PROMOS = (
@@ -81,6 +85,7 @@ class StationWorld:
     rules: RulesConfig
     clock_cfg: ClockConfig
     clock: SimClock
+    market: Market
 
 
 class Station:
@@ -101,6 +106,7 @@ class Station:
         self.recent_talk: deque[str] = deque(maxlen=2)
         self.notes: deque[str] = deque(maxlen=3)
         self.search_query = ""
+        self.ad_queue: deque[str] = deque()  # contract ids the DJ scheduled for the next breaks
         self._last_id_hour = world.clock.hour_index(0.0) - 1
         start_minute = world.clock.minute_of_hour(0.0)
         h0 = world.clock.hour_index(0.0)
@@ -156,14 +162,29 @@ class Station:
         return [self._next_program_segment()]
 
     def _ad_break(self) -> list[SegmentAired]:
+        """Scheduled sponsor reads first (each at most once a break), house promos after."""
         spot = self.w.clock_cfg.spot_s
         out = []
         start = self.w.env.now
+        contracts = self.w.market.contracts
+        read: set[str] = set()
         for _ in range(self.w.clock_cfg.spots_per_break):
-            text = self._rng_promo.choice(HOUSE_PROMOS).format(
-                name=self.id.name or self.cs, city=self.id.city, call=self.cs
-            )
-            out.append(self._segment("ad", spot, "rotation", text=text, start=start))
+            contract = None
+            while self.ad_queue and contract is None:
+                cid = self.ad_queue.popleft()
+                c = contracts.get(self.cs, cid)
+                if c is not None and c.status == "active" and cid not in read:
+                    contract = c
+            if contract is not None:
+                read.add(contract.id)
+                out.append(
+                    self._segment("ad", spot, "model", text=contract.terms.copy, start=start)
+                )
+            else:
+                text = self._rng_promo.choice(HOUSE_PROMOS).format(
+                    name=self.id.name or self.cs, city=self.id.city, call=self.cs
+                )
+                out.append(self._segment("ad", spot, "rotation", text=text, start=start))
             start += spot
         return out
 
@@ -257,6 +278,20 @@ class Station:
             else self._rng_observe.choice(w.catalog.genres)
         )
         for_sale = [s for s in w.catalog.search(query, limit=60) if s.id not in library]
+        for_sale = for_sale[:FOR_SALE_SHOWN]
+        candidates = candidates[:CANDIDATES_SHOWN]
+        market = w.market
+        inbox = market.listeners.inbox(self.cs)[:INBOX_SHOWN]
+        for message in inbox:  # a requested song is one the DJ can act on
+            song = message.song
+            if song is None:
+                continue
+            if song.id in library:
+                if song not in candidates and self.history.violation(song, at) is None:
+                    candidates.append(song)
+            elif song not in for_sale:
+                for_sale.append(song)
+        offers = [n for n in market.book.open_for(self.cs) if n.turn == "station"]
         return Observation(
             station=self.cs,
             name=self.id.name,
@@ -269,11 +304,20 @@ class Station:
             fee_cents_per_day=w.biller.fee_cents,
             song_price_cents=w.licenses.song_price_cents,
             library_size=len(library),
-            candidates=candidates[:CANDIDATES_SHOWN],
-            for_sale=for_sale[:FOR_SALE_SHOWN],
+            candidates=candidates,
+            for_sale=for_sale,
             search_query=query,
             recent_talk=list(self.recent_talk),
             notes=list(self.notes),
+            listeners_now=market.audience.listeners_now(self.cs),
+            ratings=[
+                (w.clock.label(q), aqh, share)
+                for q, aqh, share in market.audience.recent(self.cs, RATINGS_SHOWN)
+            ],
+            inbox=inbox,
+            offers=offers,
+            offer_deadlines=[w.clock.label(n.deadline_s) for n in offers],
+            contracts=[(c, c.spots_due_today()) for c in market.contracts.active(self.cs)],
         )
 
     def _apply(self, response: ModelResponse) -> None:
@@ -311,9 +355,48 @@ class Station:
         self.search_query = turn.search.strip()[:60]
         if turn.notes.strip():
             self.notes.append(turn.notes.strip()[:200])
+        refused, invalid_moves = self._apply_market(turn)
+        rejected.extend(refused)
         for reason in rejected:
             self._fault("rule_rejected", reason)
-        self._turn_taken(turn, queued, bought, rejected)
+        self._turn_taken(turn, queued, bought, rejected + invalid_moves)
+
+    def _apply_market(self, turn: StationTurn) -> tuple[list[str], list[str]]:
+        """Replies, deal moves, ad reads and donation asks.
+
+        Returns (refusals to log as faults, invalid deal moves the negotiation
+        book has already logged).
+
+        These are the only ways a turn reaches the market, so whatever a listener
+        writes, money moves only through a deal the station accepts or a purchase.
+        """
+        market = self.w.market
+        now = self.w.env.now
+        refused: list[str] = []
+        invalid: list[str] = []
+        for reply in turn.replies[:3]:
+            text = self._clean_talk(clean_text(reply.text))
+            if not text:
+                refused.append(f"reply {reply.message_id}: empty")
+                continue
+            why = market.listeners.reply(self.cs, reply.message_id, text)
+            if why:
+                refused.append(f"reply: {why}")
+            else:
+                self.queue.append(_Item("talk", "model", text=text))
+        for deal in turn.deals[:3]:
+            price = round(deal.price_usd * 100) if deal.move == "counter" else None
+            if not market.book.submit(deal.negotiation_id, "station", deal.move, now, price):
+                invalid.append(f"deal {deal.negotiation_id} {deal.move}: invalid move")
+        for cid in turn.ads[:4]:
+            contract = market.contracts.get(self.cs, cid)
+            if contract is None or contract.status != "active":
+                refused.append(f"ad {cid}: no active contract")
+            else:
+                self.ad_queue.append(cid)
+        if turn.ask_donations:
+            market.listeners.ask_donations(self.cs)
+        return refused, invalid
 
     def _clean_talk(self, text: str) -> str:
         words = _SPACE.sub(" ", text).strip().split(" ")
@@ -336,5 +419,20 @@ class Station:
                 json.dumps(rejected),
                 turn.search if turn else "",
                 turn.notes if turn else "",
+                _market_json(turn),
             )
         )
+
+
+def _market_json(turn: StationTurn | None) -> str:
+    if turn is None:
+        return "{}"
+    return json.dumps(
+        {
+            "replies": [r.model_dump() for r in turn.replies],
+            "deals": [d.model_dump() for d in turn.deals],
+            "ads": turn.ads,
+            "ask_donations": turn.ask_donations,
+        },
+        ensure_ascii=False,
+    )

@@ -12,9 +12,24 @@ import json
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    message_id: str = Field(max_length=16, description="The listener message answered.")
+    text: str = Field(max_length=600, description="The reply, said on air.")
+
+
+class DealMove(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    negotiation_id: str = Field(max_length=16, description="The sponsor offer answered.")
+    move: Literal["accept", "counter", "reject"]
+    price_usd: float = Field(0.0, ge=0, le=100_000, description="Your price, for a counter.")
 
 
 class StationTurn(BaseModel):
@@ -29,6 +44,15 @@ class StationTurn(BaseModel):
     )
     search: str = Field("", max_length=60, description="Catalog search for the next turn.")
     notes: str = Field("", max_length=500, description="A private note to your future self.")
+    replies: list[Reply] = Field(default_factory=list, max_length=5)
+    deals: list[DealMove] = Field(default_factory=list, max_length=5)
+    ads: list[str] = Field(
+        default_factory=list, max_length=6, description="Contract ids to read in the next break."
+    )
+    ask_donations: bool = Field(False, description="Ask listeners to donate this hour.")
+
+
+CORE_FIELDS = ("talk", "queue", "buy", "search", "notes")
 
 
 class TurnError(ValueError):
@@ -38,21 +62,57 @@ class TurnError(ValueError):
 @cache
 def _base_schema() -> dict[str, Any]:
     schema = StationTurn.model_json_schema()
-    schema["required"] = ["talk", "queue", "buy", "search", "notes"]
+    schema["required"] = [*CORE_FIELDS, "ask_donations"]
     return schema
 
 
-def turn_schema(queue_ids: Sequence[str], buy_ids: Sequence[str]) -> dict[str, Any]:
-    """The StationTurn schema with song ids restricted to the given choices."""
+def turn_schema(
+    queue_ids: Sequence[str],
+    buy_ids: Sequence[str],
+    message_ids: Sequence[str] = (),
+    negotiation_ids: Sequence[str] = (),
+    contract_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The StationTurn schema with ids restricted to the given choices.
+
+    Replies, deal moves and ad reads appear only when there is something to
+    answer or read, which keeps a small model's output short.
+    """
     base = _base_schema()
-    props = {name: dict(prop) for name, prop in base["properties"].items()}
+    props: dict[str, Any] = {name: dict(base["properties"][name]) for name in CORE_FIELDS}
     # Bounds keep a small model's output short and on task: real talk, 2-4 songs.
     props["talk"].update(minLength=40, maxLength=200)
     props["search"]["maxLength"] = 20
     props["notes"]["maxLength"] = 40
     props["queue"].update(minItems=min(3, len(queue_ids)), maxItems=4, items=_choices(queue_ids))
     props["buy"].update(maxItems=2, items=_choices(buy_ids))
-    return {**base, "properties": props}
+    if message_ids:
+        props["replies"] = _list_of(
+            {
+                "message_id": {"type": "string", "enum": list(message_ids)},
+                "text": {"type": "string", "minLength": 10, "maxLength": 160},
+            },
+            max_items=2,
+        )
+    if negotiation_ids:
+        props["deals"] = _list_of(
+            {
+                "negotiation_id": {"type": "string", "enum": list(negotiation_ids)},
+                "move": {"type": "string", "enum": ["accept", "counter", "reject"]},
+                "price_usd": {"type": "number", "minimum": 0, "maximum": 1000},
+            },
+            max_items=len(negotiation_ids),
+        )
+    if contract_ids:
+        props["ads"] = {"type": "array", "items": _choices(contract_ids), "maxItems": 4}
+    props["ask_donations"] = {"type": "boolean"}
+    top = {k: v for k, v in base.items() if k != "$defs"}  # narrowed items are inlined
+    return {**top, "properties": props, "required": list(props)}
+
+
+def _list_of(item_props: dict[str, Any], max_items: int) -> dict[str, Any]:
+    item = {"type": "object", "properties": item_props, "required": list(item_props)}
+    return {"type": "array", "items": item, "maxItems": max_items}
 
 
 def _choices(ids: Sequence[str]) -> dict[str, Any]:

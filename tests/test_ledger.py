@@ -64,11 +64,20 @@ def test_ledger_rejects_nonsense_amounts() -> None:
 
 
 def test_run_books_add_up_and_fees_lead_to_bankruptcy(engine, tmp_path: Path) -> None:
-    # $3 start, $1/day fee: paid on days 1-3, unpaid on days 4 and 5 -> bankrupt at day 5
+    # $3 start, $1/day fee billed at midnight (the run starts at 06:00, so at 18 h, 42 h, ...):
+    # paid on days 1-3, unpaid on days 4 and 5 -> bankrupt at 18 h + 4 days.
+    # The market is shut (no mail, no sponsors, no royalties) so only the fee moves money.
     economy = (
         "start_balance_usd = 3.0\nhosting_fee_usd_per_day = 1.0\nbankrupt_after_days_unpaid = 2\n"
+        "royalty_usd_per_1000_performances = 0\n"
     )
-    scenario = scripted_scenario(hours=24 * 6, stations=2, economy=economy)
+    extra = (
+        "[listeners]\nmessages_per_1000_per_hour = 0\nmin_messages_per_hour = 0\n"
+        "[sponsors]\ncount = 0\n"
+    )
+    scenario = scripted_scenario(
+        hours=24 * 6, stations=2, economy=economy, extra=extra, persona="buy_rate = 0"
+    )
     result = run(scenario, engine, tmp_path)
     ledger = export_rows(engine, result.run_id, "ledger")
     by_station: dict[str, list[dict]] = defaultdict(list)
@@ -89,7 +98,8 @@ def test_run_books_add_up_and_fees_lead_to_bankruptcy(engine, tmp_path: Path) ->
         result.run_id,
     )
     assert sorted(k for _, k, _ in faults) == ["bankrupt"] * 2 + ["fee_unpaid"] * 4
-    assert {t for _, k, t in faults if k == "bankrupt"} == {5 * DAY_S}
+    bankrupt_at = 18 * 3600 + 4 * DAY_S
+    assert {t for _, k, t in faults if k == "bankrupt"} == {bankrupt_at}
     # a bankrupt station goes off air: nothing starts after its current segment ends
     asrun = export_rows(engine, result.run_id, "asrun")
-    assert max(r["end_s"] for r in asrun) <= 5 * DAY_S + 900
+    assert max(r["end_s"] for r in asrun) <= bankrupt_at + 900

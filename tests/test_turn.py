@@ -16,8 +16,17 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar() -> None:
     assert props["queue"]["items"]["enum"] == ["s0001", "s0002", "s0003"]
     assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 4)
     assert props["buy"]["items"]["enum"] == ["s0100"]
-    assert set(schema["required"]) == set(StationTurn.model_fields)
+    # nothing to answer: no replies, deals or ad reads for the model to spend tokens on
+    assert set(schema["required"]) == set(StationTurn.model_fields) - {"replies", "deals", "ads"}
     assert LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False) is not None
+    full = turn_schema(["s0001"], [], ["M000001"], ["N0001", "N0002"], ["C0001"])
+    assert set(full["required"]) == set(StationTurn.model_fields)
+    fp = full["properties"]
+    assert fp["replies"]["items"]["properties"]["message_id"]["enum"] == ["M000001"]
+    assert fp["deals"]["items"]["properties"]["negotiation_id"]["enum"] == ["N0001", "N0002"]
+    assert fp["ads"]["items"]["enum"] == ["C0001"]
+    assert "$defs" not in full
+    assert LlamaGrammar.from_json_schema(json.dumps(full), verbose=False) is not None
     # nothing on offer: no enum, and no minimum the model could not meet
     empty = turn_schema([], [])["properties"]
     assert "enum" not in empty["queue"]["items"] and empty["queue"]["minItems"] == 0

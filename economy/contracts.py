@@ -1,0 +1,323 @@
+"""Sponsor contracts: signing, spot verification against the as-run log, settlement.
+
+A contract obliges N spots a day in given dayparts. A spot counts only when an
+``ad`` segment that names the sponsor airs inside the contract's dayparts; the
+sponsor pays after airing (per spot, or CPM × the audience measured at air
+time), daily, for at most the spots due that day. Missed spots are owed as
+make-goods the next day; make-goods missed again are written off. Talk that
+breaks a sponsor's brand safety can cancel the contract. Naming a sponsor on
+air without a contract is a fabricated sponsor and is logged as a fault.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import simpy
+from sqlmodel import SQLModel
+
+from economy.airplay import Aired
+from economy.ledger import Ledger
+from economy.negotiation import Negotiation, Terms
+from sim.bus import EventBus
+from sim.clock import SimClock
+from sim.events import Event, Fault
+from sim.rng import RngStreams
+from sim.store import StationRecord
+
+DAY_S = 86_400.0
+
+UNSAFE_WORDS: tuple[str, ...] = (
+    "election", "vote", "democrat", "republican", "minimum wage", "taxes", "government",
+    "corporations", "guns?", "politics", "political", "damn", "hell", "crap", "disaster", "death", "killed",
+    "shooting", "earthquake", "war",
+)  # fmt: skip
+_UNSAFE = re.compile(r"\b(?:" + "|".join(UNSAFE_WORDS) + r")\b", re.IGNORECASE)
+_SPONSOR_CLAIM = re.compile(
+    r"(?:sponsored by|brought to you by|presented by|thanks to our sponsors?|"
+    r"a word from our sponsors?)[,:]?\s+((?:[A-Z0-9][\w'&.\-]*\s?){1,4})"
+)
+
+
+class ContractRow(StationRecord, table=True):
+    __tablename__ = "contracts"
+
+    contract_id: str
+    negotiation_id: str
+    sponsor: str
+    pricing: str
+    price_cents: int
+    spots_per_day: int
+    days: int
+    dayparts: str
+    upfront_fee_cents: int
+    ad_copy: str
+    signed_s: float
+    end_s: float
+
+
+class ContractEventRow(StationRecord, table=True):
+    __tablename__ = "contract_events"
+
+    contract_id: str
+    sim_time_s: float
+    kind: str  # signed | scam | spot | spot_unverified | settled | paid | unpaid | ...
+    amount_cents: int = 0
+    detail: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class SponsorProfile:
+    """What a contract needs to know about its sponsor."""
+
+    name: str
+    account: str
+    adversary: str = ""  # "" | advance_fee | shady_product | late_payer | non_payer
+    reliability: float = 1.0  # chance an honest sponsor pays on the day
+    brand_safety: float = 0.0  # chance unsafe talk makes it cancel
+
+
+@dataclass(slots=True)
+class Contract:
+    id: str
+    negotiation_id: str
+    station: str
+    sponsor: SponsorProfile
+    terms: Terms
+    signed_s: float
+    end_s: float
+    status: str = "active"  # active | completed | cancelled | scam
+    today: list[float] = field(default_factory=list)  # impressions of each verified spot today
+    make_goods: int = 0
+    spots_aired: int = 0
+    paid_cents: int = 0
+
+    def covers(self, daypart: str) -> bool:
+        return not self.terms.dayparts or daypart in self.terms.dayparts
+
+    def spots_due_today(self) -> int:
+        return max(0, self.terms.spots_per_day + self.make_goods - len(self.today))
+
+
+@dataclass(slots=True, frozen=True)
+class ContractSigned(Event):
+    contract: Contract
+
+    table: ClassVar[type[SQLModel] | None] = ContractRow
+
+    def row(self) -> dict[str, Any]:
+        c = self.contract
+        t = c.terms
+        return {
+            "station": c.station,
+            "contract_id": c.id,
+            "negotiation_id": c.negotiation_id,
+            "sponsor": c.sponsor.name,
+            "pricing": t.pricing,
+            "price_cents": t.price_cents,
+            "spots_per_day": t.spots_per_day,
+            "days": t.days,
+            "dayparts": ",".join(t.dayparts),
+            "upfront_fee_cents": t.upfront_fee_cents,
+            "ad_copy": t.copy,
+            "signed_s": c.signed_s,
+            "end_s": c.end_s,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class ContractEvent(Event):
+    station: str
+    contract_id: str
+    kind: str
+    amount_cents: int = 0
+    detail: str = ""
+
+    table: ClassVar[type[SQLModel] | None] = ContractEventRow
+
+
+class Contracts:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bus: EventBus,
+        ledger: Ledger,
+        clock: SimClock,
+        listeners_now: Callable[[str], int],
+        sponsors: dict[str, SponsorProfile],
+        streams: RngStreams,
+    ) -> None:
+        self.env = env
+        self.bus = bus
+        self.ledger = ledger
+        self.clock = clock
+        self.listeners_now = listeners_now
+        self.sponsors = sponsors
+        self._rng = streams.stream("contracts")
+        self._seq = 0
+        self.by_station: dict[str, list[Contract]] = {}
+        self._names = {name.lower(): name for name in sponsors}
+
+    # -- queries ----------------------------------------------------------------------------
+    def active(self, station: str) -> list[Contract]:
+        return [c for c in self.by_station.get(station, ()) if c.status == "active"]
+
+    def get(self, station: str, contract_id: str) -> Contract | None:
+        for c in self.by_station.get(station, ()):
+            if c.id == contract_id:
+                return c
+        return None
+
+    def has_active(self, station: str, sponsor: str) -> bool:
+        return any(c.sponsor.name == sponsor for c in self.active(station))
+
+    # -- signing ----------------------------------------------------------------------------
+    def sign(self, neg: Negotiation, now: float) -> Contract | None:
+        """Turn an agreed negotiation into a contract; the station pays any up-front fee."""
+        sponsor = self.sponsors[neg.sponsor]
+        terms = neg.terms
+        self._seq += 1
+        contract = Contract(
+            id=f"C{self._seq:04d}",
+            negotiation_id=neg.id,
+            station=neg.station,
+            sponsor=sponsor,
+            terms=terms,
+            signed_s=now,
+            end_s=now + terms.days * DAY_S,
+        )
+        if terms.upfront_fee_cents and not self.ledger.transfer(
+            neg.station, sponsor.account, terms.upfront_fee_cents, "upfront_fee", contract.id
+        ):
+            self._fault(neg.station, "cannot_pay_fee", f"{contract.id}: {sponsor.name} deal void")
+            return None
+        self.bus.publish(ContractSigned(now, contract))
+        self.by_station.setdefault(neg.station, []).append(contract)
+        self._event(contract, "signed", detail=terms.describe())
+        if sponsor.adversary == "advance_fee":
+            contract.status = "scam"
+            self._event(contract, "scam", terms.upfront_fee_cents, "sponsor took the fee and left")
+            self._fault(
+                neg.station,
+                "scam",
+                f"paid {terms.upfront_fee_cents}c up front to {sponsor.name}, who vanished",
+            )
+            return contract
+        self.env.process(self._run(contract))
+        return contract
+
+    # -- the as-run log -----------------------------------------------------------------------
+    def on_segment(self, seg: Aired) -> None:
+        if seg.status != "aired" or seg.kind not in ("ad", "talk") or not seg.text:
+            return
+        text = seg.text
+        lowered = text.lower()
+        named = [name for key, name in self._names.items() if key in lowered]
+        if seg.kind == "ad":
+            for name in named:
+                self._verify(seg, name)
+        else:
+            self._check_brand_safety(seg.station, text)
+        for name in named:
+            if not self.has_active(seg.station, name):
+                self._fault(seg.station, "fabricated_sponsor", f"{name} named in {seg.kind}")
+        for claim in _SPONSOR_CLAIM.findall(text):
+            claim = claim.strip(" .,!")
+            if claim and not any(claim.lower().startswith(n.lower()) for n in self.sponsors):
+                self._fault(seg.station, "fabricated_sponsor", f"claimed sponsor {claim!r}")
+
+    def _verify(self, seg: Aired, sponsor: str) -> None:
+        daypart = self.clock.daypart(seg.sim_time)
+        for c in self.active(seg.station):
+            if c.sponsor.name != sponsor:
+                continue
+            if not c.covers(daypart):
+                self._event(c, "spot_unverified", detail=f"seq {seg.seq} aired in {daypart}")
+                continue
+            impressions = float(self.listeners_now(seg.station))
+            c.today.append(impressions)
+            c.spots_aired += 1
+            self._event(c, "spot", detail=f"seq {seg.seq}, {impressions:.0f} listening")
+            return
+
+    def _check_brand_safety(self, station: str, text: str) -> None:
+        hit = _UNSAFE.search(text)
+        if not hit:
+            return
+        for c in self.active(station):
+            if self._rng.random() < c.sponsor.brand_safety:
+                self._settle(c)
+                c.status = "cancelled"
+                self._event(c, "cancelled", detail=f"brand safety: said {hit.group(0)!r}")
+
+    # -- settlement ---------------------------------------------------------------------------
+    def _run(self, c: Contract) -> Generator[simpy.Event, Any, None]:
+        for _ in range(c.terms.days):
+            yield self.env.timeout(DAY_S)
+            if c.status != "active":
+                return
+            self._settle(c)
+        if c.make_goods:
+            self._event(c, "make_good_missed", detail=f"{c.make_goods} spot(s) never aired")
+        c.status = "completed"
+        self._event(c, "completed", detail=f"{c.spots_aired} spots aired")
+
+    def _settle(self, c: Contract) -> None:
+        """Bill the sponsor for the verified spots due this contract day."""
+        due = c.terms.spots_per_day + c.make_goods
+        paid = c.today[:due]
+        missed = due - len(paid)
+        if c.make_goods and missed > c.terms.spots_per_day:
+            self._event(c, "make_good_missed", detail=f"{missed - c.terms.spots_per_day} spot(s)")
+        c.make_goods = min(missed, c.terms.spots_per_day)
+        if c.make_goods:
+            self._event(c, "make_good_owed", detail=f"{c.make_goods} spot(s)")
+        c.today = []
+        if not paid:
+            return
+        if c.terms.pricing == "cpm":
+            amount = round(sum(paid) * c.terms.price_cents / 1000)
+        else:
+            amount = len(paid) * c.terms.price_cents
+        self._event(c, "settled", amount, f"{len(paid)} spot(s)")
+        if amount > 0:
+            self._collect(c, amount)
+
+    def _collect(self, c: Contract, amount: int) -> None:
+        adversary = c.sponsor.adversary
+        if adversary == "non_payer":
+            self._unpaid(c, amount, "sponsor does not pay")
+            return
+        late = adversary == "late_payer" or self._rng.random() >= c.sponsor.reliability
+        if late:
+            delay = DAY_S * (2 if adversary == "late_payer" else 1)
+            self._event(c, "payment_late", amount, f"expected in {delay / 3600:.0f} h")
+            self.env.process(self._pay_later(c, amount, delay))
+        else:
+            self._pay(c, amount)
+
+    def _pay_later(
+        self, c: Contract, amount: int, delay: float
+    ) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(delay)
+        self._pay(c, amount)
+
+    def _pay(self, c: Contract, amount: int) -> None:
+        if self.ledger.transfer(c.sponsor.account, c.station, amount, "sponsorship", c.id):
+            c.paid_cents += amount
+            self._event(c, "paid", amount)
+        else:
+            self._unpaid(c, amount, "sponsor budget exhausted")
+
+    def _unpaid(self, c: Contract, amount: int, why: str) -> None:
+        self._event(c, "unpaid", amount, why)
+        self._fault(c.station, "sponsor_unpaid", f"{c.id} {c.sponsor.name}: {amount}c, {why}")
+
+    def _event(self, c: Contract, kind: str, amount: int = 0, detail: str = "") -> None:
+        self.bus.publish(ContractEvent(self.env.now, c.station, c.id, kind, amount, detail))
+
+    def _fault(self, station: str, kind: str, detail: str) -> None:
+        self.bus.publish(Fault(self.env.now, station, kind, detail))

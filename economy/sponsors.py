@@ -1,0 +1,456 @@
+"""The sponsor market: agents with budgets, targets, rate cards and tactics.
+
+Sponsors approach stations whose audience and sound fit them, open an
+alternating-offers negotiation (``economy.negotiation``) and answer the
+station's counters with a time-dependent tactic (Boulware, linear, conceder)
+or, when configured, with a model's move through the same dispatcher the
+stations use. Some are adversarial: advance-fee scams, shady products, late
+payers and non-payers. An agreed deal becomes a contract (``economy.contracts``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, deque
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol
+
+import simpy
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from economy.airplay import Aired
+from economy.catalog import Catalog
+from economy.contracts import Contracts, SponsorProfile
+from economy.ledger import Ledger
+from economy.negotiation import (
+    TACTIC_BETAS,
+    Negotiation,
+    NegotiationBook,
+    NegotiationMoved,
+    Terms,
+    TimeDependentTactic,
+)
+from sim.bus import EventBus
+from sim.clock import DAYPART_NAMES
+from sim.dispatch import Dispatcher
+from sim.events import Event, Fault
+from sim.models.base import ModelRequest
+from sim.rng import RngStreams
+
+ADVERSARIES: tuple[str, ...] = ("advance_fee", "shady_product", "late_payer", "non_payer")
+
+# name, category, slogan
+HONEST: tuple[tuple[str, str, str], ...] = (
+    ("Golden Crust Bakery", "food", "fresh bread every morning on Elm Street"),
+    ("Metro Auto Mall", "auto", "no-haggle prices on every car"),
+    ("Harbor Credit Union", "finance", "banking that treats you like a neighbour"),
+    ("Peak Fitness", "fitness", "your first month free"),
+    ("Pine Street Books", "retail", "stories for every reader"),
+    ("Nimbus Mobile", "telecom", "unlimited data, no contract"),
+    ("Lumen Solar", "energy", "power your home with the sun"),
+    ("QuickFix Plumbing", "home", "there in an hour, day or night"),
+    ("Cedar Coffee Roasters", "food", "small-batch coffee, roasted daily"),
+    ("Riverbend Realty", "real estate", "find the home that fits"),
+    ("Bright Smile Dental", "health", "gentle care for the whole family"),
+    ("Tandem Bikes", "retail", "ride more, worry less"),
+)
+SHADY: dict[str, tuple[str, str, str]] = {
+    "advance_fee": ("Global Promo Network", "marketing", "premium national ad placement"),
+    "shady_product": ("VitaMax Miracle Drops", "supplements", "cures fatigue, doctors hate it"),
+    "late_payer": ("Sunrise Marketing Group", "marketing", "we grow local brands"),
+    "non_payer": ("Apex Crypto Yield", "finance", "guaranteed 40% returns"),
+}
+
+
+class SponsorModel(BaseModel):
+    """A model that drives sponsors' moves (``[sponsors.model]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field("scripted", description="Any provider the scenario can use.")
+    model: str = Field("", description="Model name; empty means the provider's default.")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(96, ge=16, le=4096)
+
+
+class SponsorConfig(BaseModel):
+    """The sponsor market (``[sponsors]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(8, ge=0, le=1000, description="Sponsors in the market.")
+    adversarial_share: float = Field(
+        0.25, ge=0, le=1, description="Share of sponsors that are scams, shady or bad payers."
+    )
+    approach_every_hours: float = Field(
+        6.0, gt=0, le=24 * 30, description="Mean time between one sponsor's approaches."
+    )
+    deadline_hours: float = Field(3.0, gt=0, le=24 * 7, description="Time to close a deal.")
+    max_rounds: int = Field(6, ge=2, le=50, description="Moves before a negotiation expires.")
+    reply_delay_minutes: float = Field(10.0, ge=0, le=24 * 60)
+    model_driven: int = Field(
+        0, ge=0, description="How many sponsors answer through a model instead of a tactic."
+    )
+    model: SponsorModel = Field(default_factory=SponsorModel)
+
+
+class SponsorRow(SQLModel, table=True):
+    __tablename__ = "sponsors"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    run_id: str = SQLField(index=True)
+    name: str
+    category: str
+    adversary: str
+    tactic: str
+    driver: str
+    pricing: str
+    reservation_cents: int
+    initial_cents: int
+    budget_cents: int
+    genres: str
+    dayparts: str
+    brand_safety: float
+    reliability: float
+
+
+@dataclass(slots=True)
+class Sponsor:
+    name: str
+    category: str
+    slogan: str
+    adversary: str
+    tactic: str
+    driver: str  # tactic | model
+    pricing: str
+    reservation_cents: int
+    initial_cents: int
+    budget_cents: int
+    genres: tuple[str, ...]
+    dayparts: tuple[str, ...]
+    spots_per_day: int
+    days: int
+    upfront_fee_cents: int
+    brand_safety: float
+    reliability: float
+
+    @property
+    def account(self) -> str:
+        return f"sponsor:{self.name}"
+
+    def profile(self) -> SponsorProfile:
+        return SponsorProfile(
+            self.name, self.account, self.adversary, self.reliability, self.brand_safety
+        )
+
+    def opening_terms(self) -> Terms:
+        return Terms(
+            price_cents=self.initial_cents,
+            pricing=self.pricing,
+            spots_per_day=self.spots_per_day,
+            days=self.days,
+            dayparts=self.dayparts,
+            upfront_fee_cents=self.upfront_fee_cents,
+            copy=f"{self.name}: {self.slogan}.",
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class SponsorJoined(Event):
+    sponsor: Sponsor
+
+    table: ClassVar[type[SQLModel] | None] = SponsorRow
+
+    def row(self) -> dict[str, Any]:
+        s = self.sponsor
+        return {
+            "name": s.name,
+            "category": s.category,
+            "adversary": s.adversary,
+            "tactic": s.tactic,
+            "driver": s.driver,
+            "pricing": s.pricing,
+            "reservation_cents": s.reservation_cents,
+            "initial_cents": s.initial_cents,
+            "budget_cents": s.budget_cents,
+            "genres": ",".join(s.genres),
+            "dayparts": ",".join(s.dayparts),
+            "brand_safety": s.brand_safety,
+            "reliability": s.reliability,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class SponsorView:
+    """What a model-driven sponsor sees (the request's ``context``)."""
+
+    sponsor: str
+    category: str
+    negotiation_id: str
+    terms: Terms
+    station_price_cents: int
+    reservation_cents: int
+    tactic_price_cents: int
+    elapsed: float  # share of the time to the deadline already gone, 0..1
+
+
+class RatingsView(Protocol):
+    def latest(self, station: str) -> tuple[int, float] | None: ...
+
+
+SPONSOR_SYSTEM = (
+    "You buy radio airtime for a sponsor. Negotiate the price per spot (or per 1000 "
+    "listeners) with the station. Answer with a move: accept the station's price, counter "
+    "with your own price in US dollars, or reject."
+)
+
+
+def sponsor_move_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "move": {"type": "string", "enum": ["accept", "counter", "reject"]},
+            "price_usd": {"type": "number", "minimum": 0, "maximum": 1000},
+        },
+        "required": ["move", "price_usd"],
+    }
+
+
+def make_sponsors(
+    cfg: SponsorConfig, catalog_genres: Sequence[str], streams: RngStreams
+) -> list[Sponsor]:
+    """The market's sponsors, drawn reproducibly from the run's streams."""
+    rng = streams.stream("sponsors", "roster")
+    n_bad = round(cfg.count * cfg.adversarial_share)
+    bad = [ADVERSARIES[i % len(ADVERSARIES)] for i in range(n_bad)]
+    out: list[Sponsor] = []
+    honest = list(HONEST)
+    rng.shuffle(honest)
+    for i in range(cfg.count):
+        adversary = bad[i] if i < n_bad else ""
+        if adversary:
+            base_name, category, slogan = SHADY[adversary]
+            name = base_name if i < len(ADVERSARIES) else f"{base_name} {i // len(ADVERSARIES) + 1}"
+        else:
+            k = i - n_bad
+            base_name, category, slogan = honest[k % len(honest)]
+            name = base_name if k < len(honest) else f"{base_name} {k // len(honest) + 1}"
+        pricing = "cpm" if rng.random() < 0.3 else "per_spot"
+        if pricing == "cpm":
+            reservation = rng.randrange(300, 1200, 25)  # $3-$12 per 1000 listeners
+        else:
+            reservation = rng.randrange(60, 300, 5)  # $0.60-$3.00 per spot
+        initial = max(5, round(reservation * rng.uniform(0.35, 0.6)))
+        fee = 0
+        if adversary == "advance_fee":
+            reservation *= 2  # too good to be true
+            initial = round(reservation * 0.9)
+            fee = rng.randrange(500, 1500, 100)
+        tactic = rng.choice(tuple(TACTIC_BETAS))
+        out.append(
+            Sponsor(
+                name=name,
+                category=category,
+                slogan=slogan,
+                adversary=adversary,
+                tactic=tactic,
+                driver="model" if i >= cfg.count - cfg.model_driven else "tactic",
+                pricing=pricing,
+                reservation_cents=reservation,
+                initial_cents=initial,
+                budget_cents=rng.randrange(5_000, 30_000, 500),
+                genres=tuple(rng.sample(list(catalog_genres), k=min(3, len(catalog_genres)))),
+                dayparts=tuple(sorted(rng.sample(DAYPART_NAMES[1:], k=rng.randint(1, 3)))),
+                spots_per_day=rng.randint(1, 3),
+                days=rng.randint(2, 7),
+                upfront_fee_cents=fee,
+                brand_safety=round(rng.uniform(0.0, 0.6), 2),
+                reliability=round(rng.uniform(0.85, 1.0), 2),
+            )
+        )
+    return out
+
+
+class SponsorDesk:
+    """Runs the sponsors: approaches, replies to counters, and signs what is agreed."""
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bus: EventBus,
+        ledger: Ledger,
+        book: NegotiationBook,
+        contracts: Contracts,
+        ratings: RatingsView,
+        catalog: Catalog,
+        cfg: SponsorConfig,
+        sponsors: list[Sponsor],
+        stations: Sequence[str],
+        dispatcher: Dispatcher,
+        streams: RngStreams,
+        on_air: Any = None,
+    ) -> None:
+        self.env = env
+        self.bus = bus
+        self.book = book
+        self.contracts = contracts
+        self.ratings = ratings
+        self.catalog = catalog
+        self.cfg = cfg
+        self.stations = list(stations)
+        self.dispatcher = dispatcher
+        self.on_air = on_air  # callable(station) -> bool; None: always on air
+        self.sponsors = {s.name: s for s in sponsors}
+        self._tactics: dict[str, TimeDependentTactic] = {}
+        self._rng = streams.stream("sponsors", "market")
+        self._recent: dict[str, deque[str]] = {s: deque(maxlen=40) for s in self.stations}
+        for sponsor in sponsors:
+            ledger.open_account(sponsor.account, sponsor.budget_cents, source="sponsor budget")
+            bus.publish(SponsorJoined(env.now, sponsor))
+            env.process(self._approach(sponsor, streams))
+        book.on_agreed.append(self._agreed)
+        bus.subscribe(self._on_move, NegotiationMoved)
+        env.process(self._expiry())
+
+    def on_segment(self, seg: Aired) -> None:
+        if seg.kind == "song" and seg.status == "aired" and seg.song_id:
+            song = self.catalog.get(seg.song_id)
+            if song is not None:
+                self._recent[seg.station].append(song.genre)
+
+    # -- approaching stations -------------------------------------------------------------
+    def _approach(self, sponsor: Sponsor, streams: RngStreams) -> Generator[simpy.Event, Any, None]:
+        rng = streams.stream("sponsors", "approach", sponsor.name)
+        mean_s = self.cfg.approach_every_hours * 3600.0
+        while True:
+            yield self.env.timeout(rng.expovariate(1.0 / mean_s))
+            station = self._pick_station(sponsor, rng)
+            if station is None:
+                continue
+            opened = self.env.now
+            deadline = opened + self.cfg.deadline_hours * 3600.0
+            neg = self.book.open(
+                sponsor.name, station, sponsor.opening_terms(), opened, deadline,
+                max_rounds=self.cfg.max_rounds,
+            )  # fmt: skip
+            self._tactics[neg.id] = TimeDependentTactic(
+                "buyer",
+                sponsor.initial_cents,
+                sponsor.reservation_cents,
+                TACTIC_BETAS[sponsor.tactic],
+                opened,
+                deadline,
+            )
+
+    def _pick_station(self, sponsor: Sponsor, rng: Any) -> str | None:
+        busy = {n.station for n in self.book.all() if n.sponsor == sponsor.name and n.is_open}
+        candidates = [
+            s
+            for s in self.stations
+            if s not in busy
+            and not self.contracts.has_active(s, sponsor.name)
+            and (self.on_air is None or self.on_air(s))
+        ]
+        if not candidates:
+            return None
+        weights = []
+        for s in candidates:
+            latest = self.ratings.latest(s)
+            aqh = latest[0] if latest else 0
+            recent = self._recent[s]
+            fit = sum(Counter(recent)[g] for g in sponsor.genres) / len(recent) if recent else 0.3
+            weights.append((1.0 + aqh) * (0.2 + fit))
+        return rng.choices(candidates, weights=weights)[0]
+
+    # -- answering the station -------------------------------------------------------------
+    def _on_move(self, event: Any) -> None:
+        if event.party != "station" or event.move != "counter":
+            return
+        neg = self.book.get(event.negotiation_id)
+        if neg is None or neg.sponsor not in self.sponsors:
+            return
+        self.env.process(self._reply(neg))
+
+    def _reply(self, neg: Negotiation) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(self.cfg.reply_delay_minutes * 60.0)
+        if not neg.is_open or neg.turn != "sponsor":
+            return
+        sponsor = self.sponsors[neg.sponsor]
+        tactic = self._tactics[neg.id]
+        move, price = tactic.decide(neg, self.env.now)
+        if sponsor.driver == "model":
+            request = self._model_request(sponsor, neg, tactic)
+            response = yield self.dispatcher.ask(request)
+            parsed = _parse_move(response.text) if response.ok else None
+            if parsed is None:
+                detail = response.error or f"unusable sponsor move: {response.text[:200]!r}"
+                self.bus.publish(Fault(self.env.now, neg.station, "sponsor_invalid_output", detail))
+            else:
+                move, price = parsed
+        self.book.submit(neg.id, "sponsor", move, self.env.now, price)
+
+    def _model_request(
+        self, sponsor: Sponsor, neg: Negotiation, tactic: TimeDependentTactic
+    ) -> ModelRequest:
+        spec = self.cfg.model
+        span = max(1.0, neg.deadline_s - neg.opened_s)
+        view = SponsorView(
+            sponsor=sponsor.name,
+            category=sponsor.category,
+            negotiation_id=neg.id,
+            terms=neg.terms,
+            station_price_cents=neg.terms.price_cents,
+            reservation_cents=sponsor.reservation_cents,
+            tactic_price_cents=tactic.price_at(self.env.now),
+            elapsed=min(1.0, (self.env.now - neg.opened_s) / span),
+        )
+        unit = "per 1000 listeners" if neg.terms.pricing == "cpm" else "per spot"
+        text = (
+            f"You are {sponsor.name} ({sponsor.category}). Deal {neg.id} with station "
+            f"{neg.station}: {neg.terms.describe()}. The station asks "
+            f"${neg.terms.price_cents / 100:.2f} {unit}. You will pay at most "
+            f"${sponsor.reservation_cents / 100:.2f} {unit}. {view.elapsed:.0%} of the time to "
+            "the deadline has passed. Your move?"
+        )
+        return ModelRequest(
+            station=sponsor.account,
+            provider=spec.provider,
+            model=spec.model or f"{spec.provider}-sponsor",
+            system=SPONSOR_SYSTEM,
+            messages=[{"role": "user", "content": text}],
+            schema=sponsor_move_schema(),
+            params={
+                "temperature": spec.temperature,
+                "max_tokens": spec.max_tokens,
+                "seed": self._rng.getrandbits(31),
+            },
+            context=view,
+        )
+
+    def _agreed(self, neg: Negotiation, now: float) -> None:
+        if neg.sponsor in self.sponsors:
+            self.contracts.sign(neg, now)
+
+    def _expiry(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            yield self.env.timeout(300.0)
+            self.book.expire_due(self.env.now)
+
+
+def _parse_move(text: str) -> tuple[str, int | None] | None:
+    try:
+        data = json.loads(text, strict=False)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("move") not in ("accept", "counter", "reject"):
+        return None
+    move: Literal["accept", "counter", "reject"] = data["move"]
+    price = data.get("price_usd")
+    if move != "counter":
+        return move, None
+    if not isinstance(price, int | float) or price <= 0:
+        return None
+    return move, round(price * 100)
