@@ -51,6 +51,7 @@ from sim.store import StationRecord
 STEP_S = 60.0
 REPEAT_WINDOW_S = 3 * 3600.0
 _NEG = np.float32(-1e9)  # utility of a station that cannot be chosen
+_CHOICE_CELLS = 2_000_000  # listeners × stations evaluated at once when choosing
 _CONTIGUOUS_S = 1.0  # segments closer than this form one ad break / one talk stretch
 
 # Kinds of what is on air.
@@ -250,10 +251,10 @@ class AudienceConfig(BaseModel):
         "(mean 1; gamma-distributed; 0 = everyone alike).",
     )
     ad_load_tune_out: float = Field(
-        0.02,
+        0.03,
         ge=0,
-        description="Base tune-out grows by this fraction per ad aired in the last hour "
-        "(+1 ad/hour ≈ −2 % listening).",
+        description="Tune-out (all but the break's own) grows by this fraction per ad aired in "
+        "the last hour; 0.03 makes +1 ad/hour ≈ −2 % listening, break tune-out included.",
     )
     taste_weight: float = Field(
         3.0, ge=0, description="Choice utility of a perfect taste match for the genre on air."
@@ -564,12 +565,6 @@ class Audience:
         self._p_out = 1.0 - np.exp(-rate)
         self._base_h = self._p_out.astype(np.float32)[self._type]
 
-    def _choice_base(self, on_air: NDArray[np.bool_]) -> NDArray[np.float32]:
-        """Station part of every listener's utility: ad-break penalty, off air excluded."""
-        base = np.where(self._kind == _AD, -self.cfg.ad_break_penalty, 0.0).astype(np.float32)
-        base[~on_air] = _NEG
-        return base
-
     def _gumbel(self, shape: tuple[int, ...]) -> NDArray[np.float32]:
         u = self._rng.random(shape, dtype=np.float32)
         with np.errstate(divide="ignore"):
@@ -578,25 +573,34 @@ class Audience:
     def _choose(
         self,
         who: NDArray[np.int32],
-        base: NDArray[np.float32],
-        n_on_air: int,
         *,
         allow_off: bool,
         exclude: NDArray[np.int32] | None = None,
     ) -> NDArray[np.int32]:
         """Station index per listener (-1: stays off), multinomial logit by Gumbel-max.
 
-        Staying off competes with the average station on air: its utility is
-        ``off_utility + ln(stations on air)``, so P(off) = e^off / (e^off + mean e^V).
+        Utility: taste for the station's genre, loyalty to the home station, minus the
+        ad-break penalty; stations off air cannot be chosen. Staying off competes with
+        the average station on air: its utility is ``off_utility + ln(stations on air)``,
+        so P(off) = e^off / (e^off + mean e^V). Works in blocks to bound memory.
         """
+        out = np.full(len(who), -1, dtype=np.int32)
+        if self._n_on_air == 0:
+            return out
+        block = max(1, _CHOICE_CELLS // max(1, len(self.stations)))
+        for lo in range(0, len(who), block):
+            ex = None if exclude is None else exclude[lo : lo + block]
+            out[lo : lo + block] = self._choose_block(who[lo : lo + block], allow_off, ex)
+        return out
+
+    def _choose_block(
+        self, who: NDArray[np.int32], allow_off: bool, exclude: NDArray[np.int32] | None
+    ) -> NDArray[np.int32]:
         k = len(who)
-        if k == 0 or n_on_air == 0:
-            return np.full(k, -1, dtype=np.int32)
-        cfg = self.cfg
         rows = np.arange(k)
         v = self._taste[who[:, None], self._format[None, :]]
-        v *= np.float32(cfg.taste_weight)
-        v += base
+        v *= np.float32(self.cfg.taste_weight)
+        v += self._utility
         v[rows, self._home[who]] += self._loyalty[who]
         if exclude is not None:
             v[rows, exclude] = _NEG
@@ -605,7 +609,7 @@ class Audience:
         best = v[rows, choice]
         ok = best > _NEG / 2
         if allow_off:
-            off = cfg.off_utility + math.log(n_on_air) + self._gumbel((k,))
+            off = self.cfg.off_utility + math.log(self._n_on_air) + self._gumbel((k,))
             ok &= best > off
         return np.where(ok, choice, np.int32(-1)).astype(np.int32)
 
@@ -616,7 +620,7 @@ class Audience:
             frac = np.where(p_in > 0, p_in / (p_in + p_out), 0.0)
         who = np.flatnonzero(self._rng.random(len(self._type)) < frac[self._type])
         who = who.astype(np.int32)
-        choice = self._choose(who, self._choice_base(on_air), int(on_air.sum()), allow_off=False)
+        choice = self._choose(who, allow_off=False)
         self._start_sessions(t, who, choice)
 
     def _start_sessions(self, t: float, who: NDArray[np.int32], choice: NDArray[np.int32]) -> None:
@@ -634,9 +638,13 @@ class Audience:
         talk = (self._kind == _TALK) & playing
         repeat = song & self._repeat
         self._mult = (1.0 + cfg.ad_load_tune_out * self._ads_hour).astype(np.float32)
-        add = np.where(repeat, cfg.repeat_tune_out_per_min, 0.0)
-        add[~on_air] = 1.0
-        self._add = add.astype(np.float32)
+        self._repeat_h = np.where(repeat, cfg.repeat_tune_out_per_min, 0.0).astype(np.float32)
+        self._gone = np.where(on_air, 0.0, 1.0).astype(np.float32)  # off air: everyone leaves
+        in_break = (self._kind == _AD) & playing
+        utility = np.where(in_break, -cfg.ad_break_penalty, 0.0).astype(np.float32)
+        utility[~on_air] = _NEG
+        self._utility = utility  # the station part of every listener's choice utility
+        self._n_on_air = int(on_air.sum())
         self._dislike = np.where(song, cfg.dislike_tune_out_per_min, 0.0).astype(np.float32)
         self._ad = self._ad_hazard(t)
         self._genre = np.where(song, self._genre_now, self._format)
@@ -654,15 +662,18 @@ class Audience:
         cfg = self.cfg
         st = self._on[lis]
         taste_now = self._taste_flat[lis * self._n_cols + self._genre[st]]
-        h = self._base_h[lis] * self._mult[st]
-        h += self._add[st]
+        # (base + dislike + repeat + long talk) × ad load, then the break and dead air.
         miss = 1.0 - taste_now
-        h += self._dislike[st] * miss * miss
-        if self._ad.any():
-            h += self._ad[st] * self._ad_sens[lis]
+        h = self._dislike[st] * miss * miss
+        h += self._base_h[lis]
+        h += self._repeat_h[st]
         if self._talking and cfg.talk_tune_out_per_min > 0:
             over = self._talk_el[st] > self._talk_tol[lis]
             h += np.where(over, np.float32(cfg.talk_tune_out_per_min), np.float32(0.0))
+        h *= self._mult[st]
+        h += self._gone[st]
+        if self._ad.any():
+            h += self._ad[st] * self._ad_sens[lis]
         leave = self._rng.random(m, dtype=np.float32) < h
         if not leave.any():
             return
@@ -673,13 +684,7 @@ class Audience:
         switch = self._rng.random(len(gone)) < cfg.switch_probability
         movers = gone[switch]
         if len(movers):
-            choice = self._choose(
-                movers,
-                self._choice_base(on_air),
-                int(on_air.sum()),
-                allow_off=False,
-                exclude=gone_st[switch],
-            )
+            choice = self._choose(movers, allow_off=False, exclude=gone_st[switch])
             self._start_sessions(t, movers, choice)
 
     def _tune_in(self, t: float, on_air: NDArray[np.bool_]) -> None:
@@ -694,8 +699,7 @@ class Audience:
             return
         who = np.unique(np.concatenate(picks))
         who = who[self._on[who] < 0]
-        n_on_air = int(on_air.sum())
-        choice = self._choose(who, self._choice_base(on_air), n_on_air, allow_off=True)
+        choice = self._choose(who, allow_off=True)
         self._start_sessions(t, who, choice)
 
     def _retention(self, elapsed_s: NDArray[np.float64]) -> NDArray[np.float64]:

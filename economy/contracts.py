@@ -270,21 +270,20 @@ class Contracts:
         due = c.terms.spots_per_day + c.make_goods
         paid = c.today[:due]
         missed = due - len(paid)
+        c.today = []
+        if paid:
+            if c.terms.pricing == "cpm":
+                amount = round(sum(paid) * c.terms.price_cents / 1000)
+            else:
+                amount = len(paid) * c.terms.price_cents
+            self._event(c, "settled", amount, f"{len(paid)} spot(s)")
+            if amount > 0:
+                self._collect(c, amount)
         if c.make_goods and missed > c.terms.spots_per_day:
             self._event(c, "make_good_missed", detail=f"{missed - c.terms.spots_per_day} spot(s)")
         c.make_goods = min(missed, c.terms.spots_per_day)
         if c.make_goods:
             self._event(c, "make_good_owed", detail=f"{c.make_goods} spot(s)")
-        c.today = []
-        if not paid:
-            return
-        if c.terms.pricing == "cpm":
-            amount = round(sum(paid) * c.terms.price_cents / 1000)
-        else:
-            amount = len(paid) * c.terms.price_cents
-        self._event(c, "settled", amount, f"{len(paid)} spot(s)")
-        if amount > 0:
-            self._collect(c, amount)
 
     def _collect(self, c: Contract, amount: int) -> None:
         adversary = c.sponsor.adversary

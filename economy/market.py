@@ -89,6 +89,10 @@ class Market:
         if self._inference_cents:
             bus.subscribe(self._charge_inference, ModelCalled)
 
+    def close(self) -> None:
+        """End of run: publish the ratings still in progress."""
+        self.audience.close()
+
     def on_segment(self, seg: Aired) -> None:
         """Feed one as-run segment to every part of the market that reads the log."""
         self.audience.on_segment(seg)

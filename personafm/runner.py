@@ -97,11 +97,13 @@ def run_scenario(
     steps = 0
     try:
         steps = run_until(world.env, hours * 3600.0, world.dispatcher, on_progress=on_progress)
+        world.env.run(until=hours * 3600.0)  # only moves the clock: every earlier event ran
         status = "finished"
     except KeyboardInterrupt:
         status = "stopped"
         raise
     finally:
+        world.market.close()  # rate the last quarter hour and the daypart in progress
         world.dispatcher.close()
         recorder.flush()
         wall = time.perf_counter() - started

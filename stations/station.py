@@ -331,6 +331,8 @@ class Station:
             self._fault("invalid_output", f"{exc}; output: {response.text[:300]!r}")
             self._turn_taken(None, [], [], [f"invalid output: {exc}"])
             return
+        if turn.ignored_fields:
+            self._fault("ignored_fields", f"not part of a turn: {', '.join(turn.ignored_fields)}")
         rejected: list[str] = []
         bought: list[str] = []
         for song_id in turn.buy[:2]:

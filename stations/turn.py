@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 
 class Reply(BaseModel):
@@ -50,6 +50,12 @@ class StationTurn(BaseModel):
         default_factory=list, max_length=6, description="Contract ids to read in the next break."
     )
     ask_donations: bool = Field(False, description="Ask listeners to donate this hour.")
+    _ignored: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def ignored_fields(self) -> tuple[str, ...]:
+        """Top-level keys the model sent that are not part of a turn (they do nothing)."""
+        return self._ignored
 
 
 CORE_FIELDS = ("talk", "queue", "buy", "search", "notes")
@@ -134,8 +140,10 @@ def parse_turn(text: str) -> StationTurn:
     if not isinstance(data, dict):
         raise TurnError(f"expected a JSON object, got {type(data).__name__}")
     try:
-        return StationTurn.model_validate(data)
+        turn = StationTurn.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
         raise TurnError(f"{where}: {first['msg']}") from exc
+    turn._ignored = tuple(sorted(str(k) for k in data if k not in StationTurn.model_fields))
+    return turn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, text
 from personafm.export import export_text
 from personafm.runner import RunResult, run_scenario
 from personafm.scenario import Scenario, parse_scenario
+from stations.programming import RulesConfig
 
 PROMPT = "Develop your own radio personality and turn a profit. You will broadcast forever."
 
@@ -53,3 +55,30 @@ def query_run(engine: Engine, sql: str, run_id: str) -> list[Any]:
 
 def export_rows(engine: Engine, run_id: str, what: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in export_text(engine, run_id, what).splitlines()]
+
+
+def assert_rules_hold(songs: list[dict[str, Any]], rules: RulesConfig) -> None:
+    """Re-check aired songs (as-run rows) for separation, 3-hour caps and in-a-row limits."""
+    by_station: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in songs:
+        by_station[r["station"]].append(r)
+    for plays in by_station.values():
+        plays.sort(key=lambda r: r["start_s"])
+        last_title: dict[str, float] = {}
+        last_artist: dict[str, float] = {}
+        for i, r in enumerate(plays):
+            t = r["start_s"]
+            if r["song_id"] in last_title:
+                assert t - last_title[r["song_id"]] >= rules.title_separation_s
+            if r["artist"] in last_artist:
+                assert t - last_artist[r["artist"]] >= rules.artist_separation_s
+            last_title[r["song_id"]] = t
+            last_artist[r["artist"]] = t
+            window = [p for p in plays[: i + 1] if t - p["start_s"] < rules.window_s]
+            assert sum(p["artist"] == r["artist"] for p in window) <= rules.max_artist_in_window
+            same_album = [
+                p for p in window if (p["artist"], p["album"]) == (r["artist"], r["album"])
+            ]
+            assert len(same_album) <= rules.max_album_in_window
+            tail = plays[max(0, i - 2) : i + 1]
+            assert not (len(tail) == 3 and len({(p["artist"], p["album"]) for p in tail}) == 1)

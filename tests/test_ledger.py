@@ -52,6 +52,59 @@ def test_balance_is_sum_of_transactions_and_never_negative(start: int, operation
         assert ledger.balance(station) == totals[station]
 
 
+flows = st.lists(
+    st.tuples(
+        st.sampled_from(["credit", "spend", "transfer"]),
+        st.sampled_from(["A", "B", "sponsor:S"]),
+        st.sampled_from(["A", "B", "sponsor:S"]),
+        st.integers(min_value=1, max_value=5_000),
+    ),
+    max_size=200,
+)
+
+
+@given(operations=flows)
+@settings(max_examples=200, deadline=None)
+def test_money_is_conserved(operations) -> None:
+    """Every credit has a matching debit or an external source: the sum over accounts moves
+    only by external credits and spends, and each transfer's two rows cancel out."""
+    bus = EventBus()
+    moves: list[MoneyMoved] = []
+    bus.subscribe(moves.append, MoneyMoved)  # type: ignore[arg-type]
+    ledger = Ledger(simpy.Environment(), bus)
+    accounts = ("A", "B", "sponsor:S")
+    for account in accounts:
+        ledger.open_account(account, 1_000)
+    external = 3 * 1_000
+    for op, a, b, amount in operations:
+        before = {x: ledger.balance(x) for x in accounts}
+        if op == "credit":
+            ledger.credit(a, amount, "donation", "listener:L1", "test")
+            external += amount
+        elif op == "spend":
+            if ledger.spend(a, amount, "royalty", "royalty-collective", "test"):
+                external -= amount
+        elif a != b:
+            moved = ledger.transfer(a, b, amount, "sponsorship", "test")
+            assert moved == (amount <= before[a])
+            if not moved:
+                assert {x: ledger.balance(x) for x in accounts} == before
+        assert all(ledger.balance(x) >= 0 for x in accounts)
+        assert sum(ledger.balance(x) for x in accounts) == external
+    by_txn: dict[int, list[MoneyMoved]] = defaultdict(list)
+    for m in moves:
+        by_txn[m.txn].append(m)
+    for legs in by_txn.values():
+        if len(legs) == 2:
+            assert legs[0].amount_cents == -legs[1].amount_cents
+            assert {legs[0].counterparty, legs[1].counterparty} == {
+                legs[0].station,
+                legs[1].station,
+            }
+        else:
+            assert len(legs) == 1 and legs[0].counterparty not in accounts
+
+
 def test_ledger_rejects_nonsense_amounts() -> None:
     ledger = Ledger(simpy.Environment(), EventBus())
     ledger.open_account("A", 100)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
 from economy.catalog import Song
 from stations.programming import PlayHistory, RulesConfig
-from tests.helpers import export_rows, run, scripted_scenario
+from tests.helpers import assert_rules_hold, export_rows, run, scripted_scenario
 
 
 def _song(i: int, artist: str = "A", album: str = "X") -> Song:
@@ -72,29 +71,7 @@ def test_rules_hold_over_a_long_scripted_run(engine, tmp_path: Path) -> None:
     assert len(songs) > 3 * 36 * 10
     assert {r["source"] for r in songs} <= {"model", "rotation"}, "no fallback needed"
     assert any(r["source"] == "model" for r in songs)
-    by_station: dict[str, list[dict]] = defaultdict(list)
-    for r in songs:
-        by_station[r["station"]].append(r)
-    for plays in by_station.values():
-        plays.sort(key=lambda r: r["start_s"])
-        last_title: dict[str, float] = {}
-        last_artist: dict[str, float] = {}
-        for i, r in enumerate(plays):
-            t = r["start_s"]
-            if r["song_id"] in last_title:
-                assert t - last_title[r["song_id"]] >= rules.title_separation_s
-            if r["artist"] in last_artist:
-                assert t - last_artist[r["artist"]] >= rules.artist_separation_s
-            last_title[r["song_id"]] = t
-            last_artist[r["artist"]] = t
-            window = [p for p in plays[: i + 1] if t - p["start_s"] < rules.window_s]
-            assert sum(p["artist"] == r["artist"] for p in window) <= rules.max_artist_in_window
-            same_album = [
-                p for p in window if (p["artist"], p["album"]) == (r["artist"], r["album"])
-            ]
-            assert len(same_album) <= rules.max_album_in_window
-            tail = plays[max(0, i - 2) : i + 1]
-            assert not (len(tail) == 3 and len({(p["artist"], p["album"]) for p in tail}) == 1)
+    assert_rules_hold(songs, rules)
     # a bumped song is logged, never aired
     bumped = [r for r in rows if r["status"] == "bumped"]
     assert all(r["end_s"] == r["start_s"] and r["text"] for r in bumped)

@@ -35,6 +35,7 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar() -> None:
 def test_parse_turn_accepts_fenced_json_and_rejects_bad_shapes() -> None:
     turn = parse_turn('```json\n{"talk": "Hi\nthere", "queue": ["s1"], "extra": 1}\n```')
     assert turn.talk == "Hi\nthere" and turn.queue == ["s1"] and turn.buy == []
+    assert turn.ignored_fields == ("extra",)
     for bad, reason in [
         ("", "empty output"),
         ("talk talk", "not JSON"),
