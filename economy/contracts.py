@@ -30,10 +30,10 @@ from sim.store import StationRecord
 
 DAY_S = 86_400.0
 
-UNSAFE_WORDS: tuple[str, ...] = (
+UNSAFE_WORDS: tuple[str, ...] = (  # regex alternatives, matched as whole words
     "election", "vote", "democrat", "republican", "minimum wage", "taxes", "government",
-    "corporations", "guns?", "politics", "political", "damn", "hell", "crap", "disaster", "death", "killed",
-    "shooting", "earthquake", "war",
+    "corporations", "guns?", "politics", "political", "damn", "hell", "crap", "disaster",
+    "death", "killed", "shooting", "earthquake", "war",
 )  # fmt: skip
 _UNSAFE = re.compile(r"\b(?:" + "|".join(UNSAFE_WORDS) + r")\b", re.IGNORECASE)
 _SPONSOR_CLAIM = re.compile(
