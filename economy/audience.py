@@ -186,7 +186,7 @@ class AudienceConfig(BaseModel):
         0.15, ge=0, le=1, description="Share of listeners who listen overnight."
     )
     tune_in_per_hour: float = Field(
-        0.6,
+        0.9,
         ge=0,
         description="Tune-ins per hour of an off listener at full availability; scaled by "
         "the listener type's availability this hour.",
@@ -541,12 +541,12 @@ class Audience:
         on_air = (t - self._last_end) <= self.cfg.off_air_after_s
         self._station_state(t, on_air)
         if self._warm:
-            if on_air.any():
+            if self._n_on_air:
                 self._warm = False
-                self._warm_start(t, on_air)
+                self._warm_start(t)
         else:
-            self._tune_out(t, on_air)
-            self._tune_in(t, on_air)
+            self._tune_out(t)
+            self._tune_in(t)
         if len(self.stations):
             self._counts = np.bincount(
                 self._on[self._listening], minlength=len(self.stations)
@@ -598,7 +598,7 @@ class Audience:
     ) -> NDArray[np.int32]:
         k = len(who)
         rows = np.arange(k)
-        v = self._taste[who[:, None], self._format[None, :]]
+        v = self._taste[who][:, self._format]  # [K, S]: taste for each station's genre
         v *= np.float32(self.cfg.taste_weight)
         v += self._utility
         v[rows, self._home[who]] += self._loyalty[who]
@@ -613,7 +613,7 @@ class Audience:
             ok &= best > off
         return np.where(ok, choice, np.int32(-1)).astype(np.int32)
 
-    def _warm_start(self, t: float, on_air: NDArray[np.bool_]) -> None:
+    def _warm_start(self, t: float) -> None:
         """Tune in each type's steady-state share at once (tune-in / (tune-in + tune-out))."""
         p_in, p_out = self._p_in, self._p_out
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -654,7 +654,7 @@ class Audience:
         factor *= np.where(self._ad > 0, self._retention(t - self._break_start), 1.0)
         self._sat_factor = factor.astype(np.float32)
 
-    def _tune_out(self, t: float, on_air: NDArray[np.bool_]) -> None:
+    def _tune_out(self, t: float) -> None:
         lis = self._listening
         m = len(lis)
         if m == 0:
@@ -687,7 +687,7 @@ class Audience:
             choice = self._choose(movers, allow_off=False, exclude=gone_st[switch])
             self._start_sessions(t, movers, choice)
 
-    def _tune_in(self, t: float, on_air: NDArray[np.bool_]) -> None:
+    def _tune_in(self, t: float) -> None:
         rng = self._rng
         picks = []
         for ty, members in enumerate(self._members):

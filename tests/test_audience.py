@@ -57,8 +57,13 @@ def station(
     until_s: float = float("inf"),
     break_minutes: tuple[int, ...] = (15, 35, 55),
     spots: int = 4,
+    talk_s: float = 45.0,
+    song_pool: int = 0,
 ) -> Generator[simpy.Event, Any, None]:
-    """A small hour clock: songs, some talk, ad breaks of ``spots`` 30 s spots."""
+    """A small hour clock: songs, some talk, ad breaks of ``spots`` 30 s spots.
+
+    ``song_pool`` > 0 cycles through that many songs (so they repeat).
+    """
     seq = count(1)
     songs = count()
     done: set[tuple[int, int]] = set()
@@ -75,11 +80,12 @@ def station(
             yield env.timeout(t - now)
             continue
         if rng.random() < 0.25:
-            seg = Seg(now, name, next(seq), now + 45.0, "talk", "model", text="Hello!")
+            seg = Seg(now, name, next(seq), now + talk_s, "talk", "model", text="Hello!")
         else:
             g = genres[int(rng.integers(len(genres)))]
+            n = next(songs) % song_pool if song_pool else next(songs)
             length = float(rng.integers(180, 260))
-            seg = Seg(now, name, next(seq), now + length, "song", song_id=f"{g}:{next(songs)}")
+            seg = Seg(now, name, next(seq), now + length, "song", song_id=f"{g}:{n}")
         aud.on_segment(seg)
         yield env.timeout(seg.end_s - seg.sim_time)
 
@@ -318,6 +324,26 @@ def test_ads_cost_listening() -> None:
     none = aqh(0)
     assert 0.84 < aqh(2) / none < 0.92  # 6 ads/hour: about -12 %
     assert 0.70 < aqh(4) / none < 0.84  # 12 ads/hour: about -22 %
+
+
+def _one_station_aqh(cfg: AudienceConfig, **driver: Any) -> float:
+    def one(w: World) -> None:
+        rng = np.random.default_rng(4)
+        w.env.process(station(w.env, w.aud, "KAAA", w.clock, rng, spots=0, **driver))
+
+    w = world(cfg, ["KAAA"], start=datetime(2025, 3, 3, 9), stations=one)
+    w.env.run(until=5 * 3600.0)
+    return float(np.mean([e.aqh for e in w.snapshots() if e.sim_time >= 3600.0]))
+
+
+def test_repeats_and_long_talk_cost_listening() -> None:
+    cfg = AudienceConfig(listeners=20_000)
+    repeats = {"song_pool": 3, "genres": ("rock",)}
+    no_repeat_hazard = cfg.model_copy(update={"repeat_tune_out_per_min": 0.0})
+    assert _one_station_aqh(cfg, **repeats) < 0.9 * _one_station_aqh(no_repeat_hazard, **repeats)
+    long_talk = {"talk_s": 600.0}
+    no_talk_hazard = cfg.model_copy(update={"talk_tune_out_per_min": 0.0})
+    assert _one_station_aqh(cfg, **long_talk) < 0.9 * _one_station_aqh(no_talk_hazard, **long_talk)
 
 
 # -- configuration -----------------------------------------------------------------------
