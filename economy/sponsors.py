@@ -380,16 +380,19 @@ class SponsorDesk:
             return
         sponsor = self.sponsors[neg.sponsor]
         tactic = self._tactics[neg.id]
-        move, price = tactic.decide(neg, self.env.now)
         if sponsor.driver == "model":
             request = self._model_request(sponsor, neg, tactic)
             response = yield self.dispatcher.ask(request)
+            if not neg.is_open or neg.turn != "sponsor":
+                return
             parsed = _parse_move(response.text) if response.ok else None
             if parsed is None:
                 detail = response.error or f"unusable sponsor move: {response.text[:200]!r}"
                 self.bus.publish(Fault(self.env.now, neg.station, "sponsor_invalid_output", detail))
-            else:
-                move, price = parsed
+            elif self.book.submit(neg.id, "sponsor", parsed[0], self.env.now, parsed[1]):
+                return
+            # the model's answer was unusable or refused (and logged): its tactic answers
+        move, price = tactic.decide(neg, self.env.now)
         self.book.submit(neg.id, "sponsor", move, self.env.now, price)
 
     def _model_request(

@@ -335,7 +335,7 @@ class Station:
             self._fault("ignored_fields", f"not part of a turn: {', '.join(turn.ignored_fields)}")
         rejected: list[str] = []
         bought: list[str] = []
-        for song_id in turn.buy[:2]:
+        for song_id in list(dict.fromkeys(turn.buy))[:2]:  # a repeated id is one purchase
             why = self.w.licenses.buy(self.cs, song_id)
             if why is None:
                 bought.append(song_id)

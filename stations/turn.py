@@ -90,8 +90,12 @@ def turn_schema(
     props["talk"].update(minLength=40, maxLength=200)
     props["search"]["maxLength"] = 20
     props["notes"]["maxLength"] = 40
-    props["queue"].update(minItems=min(3, len(queue_ids)), maxItems=4, items=_choices(queue_ids))
-    props["buy"].update(maxItems=2, items=_choices(buy_ids))
+    props["queue"].update(
+        minItems=min(3, len(queue_ids)),
+        maxItems=min(4, len(queue_ids)),
+        items=_choices(queue_ids),
+    )
+    props["buy"].update(maxItems=min(2, len(buy_ids)), items=_choices(buy_ids))
     if message_ids:
         props["replies"] = _list_of(
             {
@@ -122,6 +126,7 @@ def _list_of(item_props: dict[str, Any], max_items: int) -> dict[str, Any]:
 
 
 def _choices(ids: Sequence[str]) -> dict[str, Any]:
+    """Items restricted to ``ids``; with none on offer the list must stay empty (maxItems 0)."""
     return {"type": "string", "enum": list(ids)} if ids else {"type": "string", "maxLength": 8}
 
 

@@ -14,7 +14,7 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar() -> None:
     schema = turn_schema(["s0001", "s0002", "s0003"], ["s0100"])
     props = schema["properties"]
     assert props["queue"]["items"]["enum"] == ["s0001", "s0002", "s0003"]
-    assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 4)
+    assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 3)  # no more than offered
     assert props["buy"]["items"]["enum"] == ["s0100"]
     # nothing to answer: no replies, deals or ad reads for the model to spend tokens on
     assert set(schema["required"]) == set(StationTurn.model_fields) - {"replies", "deals", "ads"}
@@ -30,6 +30,7 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar() -> None:
     # nothing on offer: no enum, and no minimum the model could not meet
     empty = turn_schema([], [])["properties"]
     assert "enum" not in empty["queue"]["items"] and empty["queue"]["minItems"] == 0
+    assert empty["queue"]["maxItems"] == 0 and empty["buy"]["maxItems"] == 0
 
 
 def test_parse_turn_accepts_fenced_json_and_rejects_bad_shapes() -> None:

@@ -1,0 +1,110 @@
+"""The sponsor market: a reproducible roster, and sponsors whose moves come from a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from economy.sponsors import ADVERSARIES, SponsorConfig, make_sponsors
+from personafm.scenario import ScenarioError, parse_scenario
+from sim.rng import RngStreams
+from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
+
+GENRES = ("blues", "folk", "jazz", "pop", "rock", "soul")
+
+
+def test_roster_is_reproducible_and_has_its_adversaries() -> None:
+    cfg = SponsorConfig(count=12, adversarial_share=0.5, model_driven=3)
+    a = make_sponsors(cfg, GENRES, RngStreams(5))
+    assert a == make_sponsors(cfg, GENRES, RngStreams(5))
+    assert a != make_sponsors(cfg, GENRES, RngStreams(6))
+    assert len({s.name for s in a}) == 12
+    assert sum(bool(s.adversary) for s in a) == 6
+    assert {s.adversary for s in a if s.adversary} == set(ADVERSARIES)
+    assert sum(s.driver == "model" for s in a) == 3
+    for s in a:
+        assert 0 < s.initial_cents <= s.reservation_cents
+        assert s.upfront_fee_cents > 0 if s.adversary == "advance_fee" else s.upfront_fee_cents == 0
+
+
+def _sponsor_market(provider: str, count: int) -> str:
+    return (
+        f"[sponsors]\ncount = {count}\nmodel_driven = {count}\nadversarial_share = 0\n"
+        f"approach_every_hours = 1.0\nreply_delay_minutes = 5\n"
+        f"[sponsors.model]\nprovider = '{provider}'\n"
+    )
+
+
+def test_model_driven_sponsors_negotiate_through_the_dispatcher(engine, tmp_path: Path) -> None:
+    scenario = scripted_scenario(
+        hours=8, stations=2, extra=_sponsor_market("scripted", 3), persona="haggle_rate = 1.0"
+    )
+    result = run(scenario, engine, tmp_path)
+    calls = [
+        c
+        for c in export_rows(engine, result.run_id, "calls")
+        if c["station"].startswith("sponsor:")
+    ]
+    moves = export_rows(engine, result.run_id, "negotiations")
+    replies = [m for m in moves if m["party"] == "sponsor" and m["move"] != "offer"]
+    assert calls and replies
+    # every sponsor answer came from one model call, made when the answer was given
+    assert sorted(c["sim_time_s"] for c in calls) == sorted(m["sim_time_s"] for m in replies)
+    assert all(c["ok"] for c in calls)
+    assert any(m["status_after"] == "agreed" for m in moves)
+    prompts = query_run(
+        engine,
+        "select distinct b.text from model_calls m join blobs b on b.sha256 = m.system_prompt_sha256 "
+        "where m.run_id = :r and m.station like 'sponsor:%'",
+        result.run_id,
+    )
+    assert len(prompts) == 1 and "airtime" in prompts[0][0]
+
+
+@pytest.mark.local_model
+def test_local_model_can_drive_sponsors(engine, tmp_path: Path) -> None:
+    scenario = scripted_scenario(
+        hours=3, stations=1, extra=_sponsor_market("local", 2), persona="haggle_rate = 1.0"
+    )
+    result = run(scenario, engine, tmp_path)
+    calls = [
+        c
+        for c in export_rows(engine, result.run_id, "calls")
+        if c["station"].startswith("sponsor:")
+    ]
+    assert calls and {c["provider"] for c in calls} == {"local"}
+    moves = export_rows(engine, result.run_id, "negotiations")
+    replies = [m for m in moves if m["party"] == "sponsor" and m["move"] != "offer"]
+    faults = query_run(
+        engine,
+        "select kind from faults where run_id = :r and kind in ('invalid_move', 'sponsor_invalid_output')",
+        result.run_id,
+    )
+    # each model answer became a move; an unusable one is a logged fault, then the tactic answers
+    assert len(replies) == len(calls)
+    assert len(faults) <= len(calls)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            "[sponsors]\nmodel_driven = 2\n[sponsors.model]\nprovider = 'oracle'\n",
+            "sponsors.model.provider: unknown provider 'oracle'",
+        ),
+        (
+            "[sponsors]\ncount = 1\nmodel_driven = 2\n",
+            "sponsors.model_driven: cannot exceed sponsors.count",
+        ),
+        ("[sponsors]\nhaggle = 1\n", "sponsors.haggle: Extra inputs are not permitted"),
+        (
+            "[audience]\nlisteners = -5\n",
+            "audience.listeners: Input should be greater than or equal to 0",
+        ),
+    ],
+)
+def test_market_settings_are_validated(extra: str, expected: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(scripted_toml(extra=extra), "bad.toml")
+    assert expected in str(err.value)
