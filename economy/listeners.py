@@ -13,6 +13,7 @@ the as-run segments.
 
 from __future__ import annotations
 
+import random
 import re
 from collections import deque
 from collections.abc import Generator, Sequence
@@ -445,7 +446,7 @@ class ListenerDesk:
             yield self.env.timeout(rng.expovariate(rate_per_s))
             self._deliver(self._probe(rng.choice(targets), probe, rng))
 
-    def _probe(self, station: str, probe: ProbeConfig, rng: Any) -> Message:
+    def _probe(self, station: str, probe: ProbeConfig, rng: random.Random) -> Message:
         text, key = probe.text, probe.key
         if not text:
             text, key = rng.choice(PROBE_BANK[probe.category])

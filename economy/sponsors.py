@@ -11,8 +11,9 @@ payers and non-payers. An agreed deal becomes a contract (``economy.contracts``)
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter, deque
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -291,7 +292,7 @@ class SponsorDesk:
         stations: Sequence[str],
         dispatcher: Dispatcher,
         streams: RngStreams,
-        on_air: Any = None,
+        on_air: Callable[[str], bool] | None = None,
     ) -> None:
         self.env = env
         self.bus = bus
@@ -302,7 +303,7 @@ class SponsorDesk:
         self.cfg = cfg
         self.stations = list(stations)
         self.dispatcher = dispatcher
-        self.on_air = on_air  # callable(station) -> bool; None: always on air
+        self.on_air = on_air  # None: every station is on air
         self.sponsors = {s.name: s for s in sponsors}
         self._tactics: dict[str, TimeDependentTactic] = {}
         self._rng = streams.stream("sponsors", "market")
@@ -345,7 +346,7 @@ class SponsorDesk:
                 deadline,
             )
 
-    def _pick_station(self, sponsor: Sponsor, rng: Any) -> str | None:
+    def _pick_station(self, sponsor: Sponsor, rng: random.Random) -> str | None:
         busy = {n.station for n in self.book.all() if n.sponsor == sponsor.name and n.is_open}
         candidates = [
             s
@@ -366,7 +367,7 @@ class SponsorDesk:
         return rng.choices(candidates, weights=weights)[0]
 
     # -- answering the station -------------------------------------------------------------
-    def _on_move(self, event: Any) -> None:
+    def _on_move(self, event: NegotiationMoved) -> None:
         if event.party != "station" or event.move != "counter":
             return
         neg = self.book.get(event.negotiation_id)
