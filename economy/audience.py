@@ -101,16 +101,7 @@ class RatingsSnapshot(Event):
     listeners_now: int  # tuned in at the end of the quarter
 
     table: ClassVar[type[SQLModel] | None] = RatingsRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "quarter_start_s": self.sim_time,
-            "daypart": self.daypart,
-            "aqh": self.aqh,
-            "share": self.share,
-            "listeners_now": self.listeners_now,
-        }
+    time_column: ClassVar[str | None] = "quarter_start_s"
 
 
 class DaypartRatingsRow(StationRecord, table=True):
@@ -139,18 +130,7 @@ class DaypartRatings(Event):
     tsl_hours: float
 
     table: ClassVar[type[SQLModel] | None] = DaypartRatingsRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "day": self.day,
-            "daypart": self.daypart,
-            "start_s": self.start_s,
-            "quarters": self.quarters,
-            "cume": self.cume,
-            "avg_aqh": self.avg_aqh,
-            "tsl_hours": self.tsl_hours,
-        }
+    time_column: ClassVar[str | None] = None
 
 
 # -- configuration ----------------------------------------------------------------------

@@ -27,14 +27,16 @@ class Event:
     sim_time: float
 
     table: ClassVar[type[SQLModel] | None] = None
+    # the column that stores ``sim_time`` (None: the table has no such column)
+    time_column: ClassVar[str | None] = "sim_time_s"
 
     def row(self) -> dict[str, Any]:
-        """The stored row (without ``run_id``): the fields, with ``sim_time`` as ``sim_time_s``.
-
-        Events whose table differs from their fields override this.
+        """The stored row (without ``run_id``): the fields, with ``sim_time`` under
+        ``time_column``. Events whose table differs from their fields override this.
         """
         out = {name: getattr(self, name) for name in _field_names(type(self))}
-        out["sim_time_s"] = self.sim_time
+        if self.time_column:
+            out[self.time_column] = self.sim_time
         return out
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from sqlmodel import SQLModel
 
@@ -81,22 +81,7 @@ class SegmentAired(Event):
     text: str | None = None
 
     table: ClassVar[type[SQLModel] | None] = AsRunRow
-
-    def row(self) -> dict[str, Any]:
-        return {
-            "station": self.station,
-            "seq": self.seq,
-            "start_s": self.sim_time,
-            "end_s": self.end_s,
-            "kind": self.kind,
-            "song_id": self.song_id,
-            "title": self.title,
-            "artist": self.artist,
-            "album": self.album,
-            "text": self.text,
-            "source": self.source,
-            "status": self.status,
-        }
+    time_column: ClassVar[str | None] = "start_s"
 
 
 @dataclass(slots=True, frozen=True)

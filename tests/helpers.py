@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,21 @@ def query_run(engine: Engine, sql: str, run_id: str) -> list[Any]:
 
 def export_rows(engine: Engine, run_id: str, what: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in export_text(engine, run_id, what).splitlines()]
+
+
+@dataclass(frozen=True, slots=True)
+class Seg:
+    """An as-run segment with the attributes of ``economy.airplay.Aired``."""
+
+    sim_time: float
+    station: str
+    seq: int
+    end_s: float
+    kind: str
+    source: str = "rotation"
+    status: str = "aired"
+    song_id: str | None = None
+    text: str | None = None
 
 
 def assert_rules_hold(songs: list[dict[str, Any]], rules: RulesConfig) -> None:

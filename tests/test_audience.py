@@ -22,23 +22,9 @@ from economy.audience import (
 from sim.bus import EventBus
 from sim.clock import QUARTER_HOUR_S, SimClock
 from sim.events import Event
+from tests.helpers import Seg
 
 GENRES = ("rock", "pop", "jazz", "folk", "metal", "soul")
-
-
-@dataclass(slots=True, frozen=True)
-class Seg:
-    """A segment with the attributes of ``economy.airplay.Aired``."""
-
-    sim_time: float
-    station: str
-    seq: int
-    end_s: float
-    kind: str
-    source: str = "rotation"
-    status: str = "aired"
-    song_id: str | None = None
-    text: str | None = None
 
 
 def genre_of(song_id: str) -> str | None:

@@ -4,7 +4,6 @@ airing, only up to what is due, and never for spots that did not air."""
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,24 +18,10 @@ from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.events import Event, Fault
 from sim.rng import RngStreams
+from tests.helpers import Seg
 
 SPONSOR = SponsorProfile("Golden Crust Bakery", "sponsor:Golden Crust Bakery")
 START = datetime(2026, 1, 5, 0, 0)  # midnight, so hour of day = sim hours % 24
-
-
-@dataclass(frozen=True, slots=True)
-class Seg:
-    """An as-run segment, as the station publishes it."""
-
-    sim_time: float
-    station: str
-    seq: int
-    end_s: float
-    kind: str
-    source: str
-    status: str
-    song_id: str | None
-    text: str | None
 
 
 class Market:

@@ -26,8 +26,7 @@ from personafm.scenario import ScenarioError, parse_scenario
 from sim.bus import EventBus
 from sim.events import Event
 from sim.rng import RngStreams
-from tests.helpers import scripted_toml
-from tests.test_contracts import Seg
+from tests.helpers import Seg, scripted_toml
 
 
 class Crowd:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine
 
 from economy.sponsors import ADVERSARIES, SponsorConfig, make_sponsors
 from personafm.scenario import ScenarioError, parse_scenario
@@ -36,18 +38,25 @@ def _sponsor_market(provider: str, count: int) -> str:
     )
 
 
-def test_model_driven_sponsors_negotiate_through_the_dispatcher(engine, tmp_path: Path) -> None:
+def _sponsor_run(
+    engine: Engine, tmp_path: Path, provider: str, sponsors: int, stations: int, hours: float
+) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(run id, the sponsors' model calls, every negotiation move, the sponsors' answers)."""
     scenario = scripted_scenario(
-        hours=8, stations=2, extra=_sponsor_market("scripted", 3), persona="haggle_rate = 1.0"
+        hours=hours,
+        stations=stations,
+        extra=_sponsor_market(provider, sponsors),
+        persona="haggle_rate = 1.0",
     )
-    result = run(scenario, engine, tmp_path)
-    calls = [
-        c
-        for c in export_rows(engine, result.run_id, "calls")
-        if c["station"].startswith("sponsor:")
-    ]
-    moves = export_rows(engine, result.run_id, "negotiations")
+    run_id = run(scenario, engine, tmp_path).run_id
+    calls = [c for c in export_rows(engine, run_id, "calls") if c["station"].startswith("sponsor:")]
+    moves = export_rows(engine, run_id, "negotiations")
     replies = [m for m in moves if m["party"] == "sponsor" and m["move"] != "offer"]
+    return run_id, calls, moves, replies
+
+
+def test_model_driven_sponsors_negotiate_through_the_dispatcher(engine, tmp_path: Path) -> None:
+    run_id, calls, moves, replies = _sponsor_run(engine, tmp_path, "scripted", 3, 2, 8)
     assert calls and replies
     # every sponsor answer came from one model call, made when the answer was given
     assert sorted(c["sim_time_s"] for c in calls) == sorted(m["sim_time_s"] for m in replies)
@@ -55,31 +64,23 @@ def test_model_driven_sponsors_negotiate_through_the_dispatcher(engine, tmp_path
     assert any(m["status_after"] == "agreed" for m in moves)
     prompts = query_run(
         engine,
-        "select distinct b.text from model_calls m join blobs b on b.sha256 = m.system_prompt_sha256 "
+        "select distinct b.text from model_calls m "
+        "join blobs b on b.sha256 = m.system_prompt_sha256 "
         "where m.run_id = :r and m.station like 'sponsor:%'",
-        result.run_id,
+        run_id,
     )
     assert len(prompts) == 1 and "airtime" in prompts[0][0]
 
 
 @pytest.mark.local_model
 def test_local_model_can_drive_sponsors(engine, tmp_path: Path) -> None:
-    scenario = scripted_scenario(
-        hours=3, stations=1, extra=_sponsor_market("local", 2), persona="haggle_rate = 1.0"
-    )
-    result = run(scenario, engine, tmp_path)
-    calls = [
-        c
-        for c in export_rows(engine, result.run_id, "calls")
-        if c["station"].startswith("sponsor:")
-    ]
+    run_id, calls, _, replies = _sponsor_run(engine, tmp_path, "local", 2, 1, 3)
     assert calls and {c["provider"] for c in calls} == {"local"}
-    moves = export_rows(engine, result.run_id, "negotiations")
-    replies = [m for m in moves if m["party"] == "sponsor" and m["move"] != "offer"]
     faults = query_run(
         engine,
-        "select kind from faults where run_id = :r and kind in ('invalid_move', 'sponsor_invalid_output')",
-        result.run_id,
+        "select kind from faults where run_id = :r "
+        "and kind in ('invalid_move', 'sponsor_invalid_output')",
+        run_id,
     )
     # each model answer became a move; an unusable one is a logged fault, then the tactic answers
     assert len(replies) == len(calls)

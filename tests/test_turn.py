@@ -14,7 +14,8 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar() -> None:
     schema = turn_schema(["s0001", "s0002", "s0003"], ["s0100"])
     props = schema["properties"]
     assert props["queue"]["items"]["enum"] == ["s0001", "s0002", "s0003"]
-    assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 3)  # no more than offered
+    # no fewer than 3 and no more than are on offer
+    assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 3)
     assert props["buy"]["items"]["enum"] == ["s0100"]
     # nothing to answer: no replies, deals or ad reads for the model to spend tokens on
     assert set(schema["required"]) == set(StationTurn.model_fields) - {"replies", "deals", "ads"}
