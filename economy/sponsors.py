@@ -39,6 +39,7 @@ from sim.clock import DAYPART_NAMES
 from sim.dispatch import Dispatcher
 from sim.events import Event, Fault
 from sim.models.base import ModelRequest
+from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
 
 ADVERSARIES: tuple[str, ...] = ("advance_fee", "shady_product", "late_payer", "non_payer")
@@ -66,13 +67,10 @@ SHADY: dict[str, tuple[str, str, str]] = {
 }
 
 
-class SponsorModel(BaseModel):
+class SponsorModel(ModelSettings):
     """A model that drives sponsors' moves (``[sponsors.model]``)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     provider: str = Field("scripted", description="Any provider the scenario can use.")
-    model: str = Field("", description="Model name; empty means the provider's default.")
     temperature: float = Field(0.7, ge=0, le=2)
     max_tokens: int = Field(96, ge=16, le=4096)
 
@@ -423,15 +421,18 @@ class SponsorDesk:
             station=sponsor.account,
             provider=spec.provider,
             model=spec.model or f"{spec.provider}-sponsor",
+            route=spec.route,
             system=SPONSOR_SYSTEM,
             messages=[{"role": "user", "content": text}],
             schema=sponsor_move_schema(),
             params={
                 "temperature": spec.temperature,
+                "top_p": spec.top_p,
                 "max_tokens": spec.max_tokens,
                 "seed": self._rng.getrandbits(31),
             },
             context=view,
+            tool_name="sponsor_move",
         )
 
     def _agreed(self, neg: Negotiation, now: float) -> None:

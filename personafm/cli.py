@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,22 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from personafm.dryrun import dry_run
 from personafm.export import FORMATS, WHATS, RunNotFound, resolve_run, write_export
-from personafm.runner import run_scenario
-from personafm.scenario import ScenarioError, load_scenario
+from personafm.replaying import (
+    check_fork_time,
+    compare_asrun,
+    fork,
+    forked_scenario,
+    parse_duration,
+    rerun,
+    scenario_of,
+)
+from personafm.runner import RunResult, run_scenario
+from personafm.scenario import Scenario, ScenarioError, load_scenario
 from personafm.summary import list_runs, station_summary
 from sim.models.base import ProviderError
+from sim.models.prices import PriceTable
 from sim.store import DEFAULT_DB_URL, StoreError, open_store
 
 err = Console(stderr=True)
@@ -73,8 +86,41 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_non_negative_int, help="run seed (overrides run.seed)")
     r.add_argument("--log-dir", default="logs", type=Path, help="where the JSONL event log goes")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--max-cost", type=_positive_float, metavar="USD", help="stop cleanly once calls cost this"
+    )
+    r.add_argument("--prices", type=Path, help="price table (TOML) merged over the bundled one")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="project calls, tokens and cost without calling any model or writing the store",
+    )
     db(r)
     r.set_defaults(func=cmd_run)
+
+    rr = sub.add_parser("rerun", help="re-run a logged run from its recorded responses")
+    rr.add_argument("run", help="run id, unique prefix, or 'latest'")
+    rr.add_argument("--log-dir", default="logs", type=Path)
+    rr.add_argument("--quiet", action="store_true", help="no progress bar")
+    db(rr)
+    rr.set_defaults(func=cmd_rerun)
+
+    fk = sub.add_parser("fork", help="replay a run up to a time, then go on live with changes")
+    fk.add_argument("run", help="run id, unique prefix, or 'latest'")
+    fk.add_argument("--at", required=True, help="fork time, e.g. 6h, 90m, 3600s")
+    fk.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a scenario setting, e.g. stations.2.system_prompt='...' (repeatable)",
+    )
+    fk.add_argument("--patch", type=Path, help="a TOML file merged over the scenario")
+    fk.add_argument("--hours", type=_positive_float, help="simulated hours of the fork")
+    fk.add_argument("--log-dir", default="logs", type=Path)
+    fk.add_argument("--quiet", action="store_true", help="no progress bar")
+    db(fk)
+    fk.set_defaults(func=cmd_fork)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -86,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--what", choices=WHATS, default="asrun")
     e.add_argument("--format", choices=FORMATS, default="jsonl")
     e.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    e.add_argument(
+        "--no-run-id", action="store_true", help="leave the run_id column out (to diff runs)"
+    )
     db(e)
     e.set_defaults(func=cmd_export)
     return p
@@ -117,50 +166,149 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["run.hours"] = args.hours
     if args.seed is not None:
         overrides["run.seed"] = args.seed
+    if args.prices is not None:
+        overrides["run.prices"] = str(args.prices)
     scenario, path, text = load_scenario(args.scenario, overrides)
+    prices = PriceTable.load(scenario.run.prices or None)
+    if args.dry_run:
+        return _print_projection(scenario, prices)
     engine = open_store(args.db)
-    hours = scenario.run.hours
     n_stations = len(scenario.expanded())
     err.print(
-        f"[bold]{scenario.run.name}[/]: {n_stations} stations, {hours:g} simulated hours, "
-        f"seed {scenario.run.seed} -> {args.db}",
+        f"[bold]{scenario.run.name}[/]: {n_stations} stations, {scenario.run.hours:g} simulated "
+        f"hours, seed {scenario.run.seed} -> {args.db}",
         highlight=False,
     )
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed:.1f}/{task.total:g} sim h"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=args.quiet,
-    )
-    with progress:
-        task = progress.add_task("broadcasting", total=hours)
+    with _progress(args.quiet, scenario.run.hours) as on_progress:
         result = run_scenario(
             scenario,
             engine=engine,
             scenario_path=str(path),
             scenario_text=text,
             log_dir=args.log_dir,
-            on_progress=lambda now: progress.update(task, completed=now / 3600),
+            on_progress=on_progress,
+            prices=prices,
+            cost_limit_usd=args.max_cost,
         )
+    _report(engine, result)
+    return 0
+
+
+@contextmanager
+def _progress(quiet: bool, hours: float) -> Iterator[Callable[[float], None]]:
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.1f}/{task.total:g} sim h"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+    )
+    with progress:
+        task = progress.add_task("broadcasting", total=hours)
+        yield lambda now: progress.update(task, completed=now / 3600)
         progress.update(task, completed=hours)
+
+
+def _report(engine: Any, result: RunResult) -> None:
     _print_summary(engine, result.run_id)
+    if result.status == "cost_limit":
+        err.print(
+            f"[bold yellow]stopped at the cost limit[/]: ${result.cost_usd:.4f} spent",
+            highlight=False,
+        )
+    if result.unpriced:
+        err.print(
+            f"[yellow]unpriced models (costed at $0):[/] {', '.join(result.unpriced)}; "
+            "add them to a price table (--prices)",
+            highlight=False,
+        )
     out.print(
-        f"{result.events:,} events, {result.model_calls:,} model calls in {result.wall_s:.1f}s"
+        f"{result.events:,} events, {result.model_calls:,} model calls "
+        f"({result.live_calls:,} live, {result.replayed_calls:,} replayed), "
+        f"${result.cost_usd:.4f} in {result.wall_s:.1f}s"
         + (f"; event log {result.event_log}" if result.event_log else ""),
         highlight=False,
     )
     out.print(f"run {result.run_id}", highlight=False)
+
+
+def _print_projection(scenario: Scenario, prices: PriceTable) -> int:
+    rows = dry_run(scenario, prices)
+    table = Table(title=f"dry run: {scenario.run.name}, {scenario.run.hours:g} h (no model called)")
+    for c in ("station", "model", "calls", "input tokens", "output tokens", "cost usd"):
+        table.add_column(c, justify="left" if c in ("station", "model") else "right")
+    for r in rows:
+        cost = "unpriced" if r.cost_usd is None else f"{r.cost_usd:.4f}"
+        table.add_row(r.station, r.model, f"{r.calls:,}", f"{r.input_tokens:,}",
+                      f"{r.output_tokens:,}", cost)  # fmt: skip
+    out.print(table)
+    total = sum(r.cost_usd or 0.0 for r in rows)
+    calls = sum(r.calls for r in rows)
+    tokens = sum(r.input_tokens + r.output_tokens for r in rows)
+    out.print(
+        f"projected: {calls:,} calls, {tokens:,} tokens, ${total:.4f} "
+        f"(price table {prices.version}; tokens estimated at ~4 characters each)",
+        highlight=False,
+    )
+    unpriced = sorted({r.model for r in rows if r.cost_usd is None})
+    if unpriced:
+        err.print(f"[yellow]unpriced models:[/] {', '.join(unpriced)}", highlight=False)
+    return 0
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    engine = open_store(args.db)
+    parent = resolve_run(engine, args.run)
+    with _progress(args.quiet, parent.sim_hours) as on_progress:
+        parent, result, comparison = rerun(
+            engine, parent.id, log_dir=args.log_dir, on_progress=on_progress
+        )
+    _report(engine, result)
+    if comparison.first_difference is None and result.divergence is None:
+        out.print(
+            f"re-run of {parent.id}: as-run identical ({comparison.rows:,} rows), "
+            f"{result.live_calls} live model calls",
+            highlight=False,
+        )
+        return 0
+    err.print(f"[bold red]re-run of {parent.id} differs[/]", highlight=False)
+    if result.divergence:
+        err.print(f"first differing request: {result.divergence}", highlight=False)
+    if comparison.first_difference:
+        err.print(f"first differing as-run {comparison.first_difference}", highlight=False)
+    return 1
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    try:
+        at_s = parse_duration(args.at)
+    except ValueError as exc:
+        raise CliError(f"--at: {exc}") from None
+    engine = open_store(args.db)
+    parent = resolve_run(engine, args.run)
+    scenario = forked_scenario(scenario_of(parent), args.set, args.patch, args.hours)
+    check_fork_time(scenario, at_s)
+    with _progress(args.quiet, scenario.run.hours) as on_progress:
+        result = fork(engine, parent, scenario, at_s, log_dir=args.log_dir, on_progress=on_progress)
+    _report(engine, result)
+    prefix = compare_asrun(engine, parent.id, result.run_id, until_s=at_s)
+    verdict = "identical" if prefix.first_difference is None else prefix.first_difference
+    out.print(
+        f"fork of {parent.id} at {at_s / 3600:g}h: prefix {verdict} ({prefix.rows:,} rows)",
+        highlight=False,
+    )
     return 0
 
 
 SUMMARY_COLUMNS = (
     "station", "model", "songs", "songs_by_model", "talk_breaks", "talk_words", "calls",
-    "output_tokens", "avg_aqh", "messages", "contracts", "income_usd", "balance_usd", "faults",
+    "output_tokens", "cost_usd", "avg_aqh", "messages", "contracts", "income_usd", "balance_usd",
+    "faults",
 )  # fmt: skip
 RUNS_COLUMNS = (
     "id", "name", "created_at", "status", "seed", "sim_hours", "stations", "events", "wall_s",
+    "cost_usd", "parent_run_id",
 )  # fmt: skip
 
 
@@ -190,12 +338,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     engine = open_store(args.db)
     run = resolve_run(engine, args.run)
+    drop = ("run_id",) if args.no_run_id else ()
     if args.out is None:
-        n = write_export(engine, run.id, args.what, args.format, sys.stdout)
+        n = write_export(engine, run.id, args.what, args.format, sys.stdout, drop=drop)
     else:
         try:
             with args.out.open("w", encoding="utf-8", newline="") as fh:
-                n = write_export(engine, run.id, args.what, args.format, fh)
+                n = write_export(engine, run.id, args.what, args.format, fh, drop=drop)
         except OSError as exc:
             raise CliError(f"{args.out}: cannot write: {exc.strerror}") from None
         err.print(f"{n} {args.what} rows of run {run.id} -> {args.out}", highlight=False)

@@ -186,18 +186,23 @@ def _contracts(conn: Connection, run_id: str) -> Iterator[dict[str, Any]]:
         )
 
 
-def write_export(engine: Engine, run_id: str, what: str, fmt: str, out: TextIO) -> int:
-    """Write the export to ``out``; return the number of rows."""
+def write_export(
+    engine: Engine, run_id: str, what: str, fmt: str, out: TextIO, drop: tuple[str, ...] = ()
+) -> int:
+    """Write the export to ``out`` (without the ``drop`` columns); return the number of rows."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     n = 0
     rows = iter_rows(engine, run_id, what)
+    if drop:
+        rows = ({k: v for k, v in r.items() if k not in drop} for r in rows)
     if fmt == "jsonl":
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
     else:
-        writer = csv.DictWriter(out, fieldnames=COLUMNS[what], lineterminator="\n")
+        columns = [c for c in COLUMNS[what] if c not in drop]
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(row)

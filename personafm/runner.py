@@ -15,13 +15,16 @@ from sqlmodel import Session
 import economy.ledger
 import economy.market  # noqa: F401  (registers the market tables)
 import stations.records  # noqa: F401  (registers the station tables)
+from personafm.providers import build_providers
 from personafm.scenario import Scenario
-from personafm.world import build_providers, build_world, station_identities
+from personafm.world import build_world, station_identities
 from sim.bus import EventBus
 from sim.eventlog import EventLog
 from sim.models.base import Provider
 from sim.models.local import smollm2_path
+from sim.models.prices import PriceTable
 from sim.recorder import Recorder
+from sim.replay import Replay
 from sim.runloop import run_until
 from sim.store import DEFAULT_DB_URL, RunRow, open_store, utcnow
 
@@ -29,17 +32,36 @@ from sim.store import DEFAULT_DB_URL, RunRow, open_store, utcnow
 @dataclass(slots=True)
 class RunResult:
     run_id: str
-    status: str
+    status: str  # finished | cost_limit | stopped | failed
     wall_s: float
     events: int
     sim_hours: float
     model_calls: int
     event_log: Path | None
+    cost_usd: float = 0.0
+    live_calls: int = 0
+    replayed_calls: int = 0
+    divergence: str | None = None  # the first request that differs from the recording
+    unpriced: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class ReplayPlan:
+    """Serve ``replay`` for requests before ``until_s``; the new run records its parent."""
+
+    replay: Replay
+    parent_run_id: str
+    until_s: float = float("inf")  # inf: a whole re-run
+    fork_at_s: float | None = None
 
 
 def new_run_id() -> str:
     """Unique, sortable and readable; not a simulation choice, so not seeded."""
     return f"{datetime.now():%Y%m%d-%H%M%S}-{os.urandom(3).hex()}"
+
+
+def needs_live_models(scenario: Scenario, plan: ReplayPlan | None) -> bool:
+    return plan is None or plan.until_s < scenario.run.hours * 3600.0
 
 
 def run_scenario(
@@ -52,18 +74,31 @@ def run_scenario(
     log_dir: Path = Path("logs"),
     on_progress: Callable[[float], None] | None = None,
     providers: dict[str, Provider] | None = None,
+    prices: PriceTable | None = None,
+    cost_limit_usd: float | None = None,
+    replay: ReplayPlan | None = None,
 ) -> RunResult:
-    """Run ``scenario`` and return its summary. Rows are flushed even if the run fails."""
+    """Run ``scenario`` and return its summary. Rows are flushed even if the run fails.
+
+    With ``replay`` the recorded responses answer every request before ``until_s``
+    (a re-run when that is the whole run, a fork otherwise) and no model is loaded
+    unless the run goes live after it.
+    """
     if engine is None:
         engine = open_store(db_url or DEFAULT_DB_URL)
     run_id = new_run_id()
     hours = scenario.run.hours
     local_name = smollm2_path().stem if _uses_local(scenario) else "local"
     identities = station_identities(scenario, local_name)
-    sponsor_provider = scenario.sponsors.model.provider if scenario.sponsors.model_driven else None
-    providers = providers or build_providers(
-        identities, scenario.run.seed, sponsor_provider=sponsor_provider
-    )
+    sponsor_model = scenario.sponsors.model if scenario.sponsors.model_driven else None
+    if providers is None:
+        providers = (
+            build_providers(identities, scenario.run.seed, sponsor=sponsor_model)
+            if needs_live_models(scenario, replay)
+            else {}
+        )
+    prices = prices or PriceTable.load(scenario.run.prices or None)
+    limit = cost_limit_usd if cost_limit_usd is not None else scenario.run.max_cost_usd
     with Session(engine) as session:
         session.add(
             RunRow(
@@ -71,9 +106,13 @@ def run_scenario(
                 name=scenario.run.name,
                 scenario_path=scenario_path,
                 scenario_toml=scenario_text,
+                scenario_json=scenario.model_dump_json(),
                 seed=scenario.run.seed,
                 sim_start=scenario.run.start.isoformat(),
                 sim_hours=hours,
+                parent_run_id=replay.parent_run_id if replay else None,
+                fork_at_s=replay.fork_at_s if replay else None,
+                price_table=prices.version,
             )
         )
         session.commit()
@@ -90,21 +129,41 @@ def run_scenario(
             seed=scenario.run.seed,
             hours=hours,
             stations=len(identities),
+            parent_run_id=replay.parent_run_id if replay else None,
         )
-    world = build_world(scenario, bus, providers, identities)
+    world = build_world(
+        scenario,
+        bus,
+        providers,
+        identities,
+        prices=prices,
+        cost_limit_usd=limit,
+        replay=replay.replay if replay else None,
+        replay_until_s=replay.until_s if replay else float("inf"),
+    )
+    dispatcher = world.dispatcher
     status = "failed"
     started = time.perf_counter()
     steps = 0
     try:
-        steps = run_until(world.env, hours * 3600.0, world.dispatcher, on_progress=on_progress)
-        world.env.run(until=hours * 3600.0)  # only moves the clock: every earlier event ran
-        status = "finished"
+        steps = run_until(
+            world.env,
+            hours * 3600.0,
+            dispatcher,
+            on_progress=on_progress,
+            should_stop=lambda: dispatcher.over_budget,
+        )
+        if dispatcher.over_budget:
+            status = "cost_limit"
+        else:
+            world.env.run(until=hours * 3600.0)  # only moves the clock: every earlier event ran
+            status = "finished"
     except KeyboardInterrupt:
         status = "stopped"
         raise
     finally:
         world.market.close()  # rate the last quarter hour and the daypart in progress
-        world.dispatcher.close()
+        dispatcher.close()
         recorder.flush()
         wall = time.perf_counter() - started
         with Session(engine) as session:
@@ -114,19 +173,34 @@ def run_scenario(
             row.finished_at = utcnow()
             row.wall_s = wall
             row.events = steps
+            row.cost_usd = dispatcher.cost_usd
             session.add(row)
             session.commit()
         if event_log:
-            event_log.info("run_ended", status=status, wall_s=round(wall, 3), events=steps)
+            event_log.info(
+                "run_ended",
+                status=status,
+                wall_s=round(wall, 3),
+                events=steps,
+                cost_usd=round(dispatcher.cost_usd, 6),
+            )
             event_log.close()
+    divergence = None
+    if replay and replay.replay.first_divergence:
+        divergence = replay.replay.first_divergence.describe()
     return RunResult(
         run_id=run_id,
         status=status,
         wall_s=wall,
         events=steps,
         sim_hours=hours,
-        model_calls=world.dispatcher.calls,
+        model_calls=dispatcher.calls,
         event_log=event_log.path if event_log else None,
+        cost_usd=dispatcher.cost_usd,
+        live_calls=dispatcher.live_calls,
+        replayed_calls=replay.replay.served if replay else 0,
+        divergence=divergence,
+        unpriced=tuple(sorted(dispatcher.unpriced)),
     )
 
 

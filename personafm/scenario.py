@@ -14,11 +14,12 @@ from economy.audience import AudienceConfig
 from economy.config import EconomyConfig
 from economy.listeners import ListenerConfig
 from economy.sponsors import SponsorConfig
+from sim.models.spec import PROVIDER_KINDS
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
 from stations.programming import RulesConfig
 
-PROVIDERS = ("local", "scripted")
+PROVIDERS = PROVIDER_KINDS
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -41,6 +42,12 @@ class RunSettings(BaseModel):
         "hashes, parameters and responses are always stored.",
     )
     event_log: bool = Field(True, description="Write logs/<run>.jsonl with every event.")
+    prices: str = Field(
+        "", description="A price table (TOML) merged over the bundled one; empty: bundled."
+    )
+    max_cost_usd: float | None = Field(
+        None, gt=0, description="Stop the run cleanly once model calls have cost this much."
+    )
 
 
 class Scenario(BaseModel):
@@ -56,6 +63,23 @@ class Scenario(BaseModel):
     listeners: ListenerConfig = Field(default_factory=ListenerConfig)
     sponsors: SponsorConfig = Field(default_factory=SponsorConfig)
     stations: list[StationConfig] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_model(cls, data: Any) -> Any:
+        """A station's [stations.model] starts from the scenario's [model] and overrides it."""
+        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+            return data
+        base = data["model"]
+        stations = data.get("stations")
+        if not isinstance(stations, list):
+            return data
+        merged = []
+        for st in stations:
+            if isinstance(st, dict) and isinstance(st.get("model"), dict):
+                st = {**st, "model": _deep_merge(base, st["model"])}
+            merged.append(st)
+        return {**data, "stations": merged}
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -113,7 +137,21 @@ class Scenario(BaseModel):
         return station.system_prompt or self.system_prompt
 
 
-def _format_errors(path: str, exc: ValidationError) -> str:
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    named = over.get("model")
+    if isinstance(named, str) and "provider" not in over and named.split(":")[0] in PROVIDERS:
+        out.pop("provider", None)  # a 'provider:model' string names its own provider
+        out.pop("base_url", None)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def format_errors(path: str, exc: ValidationError) -> str:
     lines = [f"{path}: invalid scenario"]
     for err in exc.errors()[:10]:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
@@ -138,11 +176,11 @@ def parse_scenario(
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
     for key, value in (overrides or {}).items():
-        _set_dotted(data, key, value)
+        set_dotted(data, key, value)
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(path, exc)) from None
+        raise ScenarioError(format_errors(path, exc)) from None
 
 
 def load_scenario(
@@ -170,7 +208,7 @@ def resolve_scenario_path(path: str | Path | None) -> Path:
     raise ScenarioError(f"{path}: no such scenario file (bundled scenarios: {known})")
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``a.b.0.c`` in parsed TOML; list items are addressed by index."""
     *parents, last = dotted.split(".")
     node: Any = data

@@ -39,6 +39,7 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
                 "calls": 0,
                 "input_tokens": 0,
                 "output_tokens": 0,
+                "cost_usd": 0.0,
             }
         aired = ar.c.status == "aired"
         q = (
@@ -71,12 +72,16 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
                 func.count(),
                 func.sum(mc.c.input_tokens),
                 func.sum(mc.c.output_tokens),
+                func.sum(mc.c.cost_usd),
             )
             .where(mc.c.run_id == run_id)
             .group_by(mc.c.station)
         )
-        for station, n, tin, tout in conn.execute(q):
-            out[station].update(calls=n, input_tokens=tin or 0, output_tokens=tout or 0)
+        for station, n, tin, tout, cost in conn.execute(q):
+            if station in out:  # sponsors call models too
+                out[station].update(
+                    calls=n, input_tokens=tin or 0, output_tokens=tout or 0, cost_usd=cost or 0.0
+                )
         last = (
             select(lg.c.station, func.max(lg.c.id).label("last_id"))
             .where(lg.c.run_id == run_id)
@@ -137,6 +142,8 @@ def list_runs(engine: Engine) -> list[dict[str, Any]]:
                 "events": r.events,
                 "wall_s": round(r.wall_s, 2) if r.wall_s is not None else None,
                 "parent_run_id": r.parent_run_id,
+                "fork_at_s": r.fork_at_s,
+                "cost_usd": round(r.cost_usd, 6),
             }
             for r in conn.execute(q)
         ]

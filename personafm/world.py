@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import simpy
 
@@ -17,9 +18,7 @@ from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.models.base import Provider
-from sim.models.local import LocalLlamaProvider
 from sim.rng import RngStreams, derive_seed
-from stations.personas import ScriptedPersonas
 from stations.records import SegmentAired
 from stations.station import Station, StationIdentity, StationWorld
 
@@ -57,26 +56,6 @@ def station_identities(scenario: Scenario, local_model_name: str) -> list[Statio
     return out
 
 
-def build_providers(
-    identities: list[StationIdentity],
-    run_seed: int,
-    local: LocalLlamaProvider | None = None,
-    sponsor_provider: str | None = None,
-) -> dict[str, Provider]:
-    """One provider per kind in use, by stations or by model-driven sponsors."""
-    providers: dict[str, Provider] = {}
-    kinds = {i.spec.provider for i in identities} | ({sponsor_provider} - {None})
-    if "local" in kinds:
-        providers["local"] = local or LocalLlamaProvider()
-    if "scripted" in kinds:
-        scripted = [i for i in identities if i.spec.provider == "scripted"]
-        providers["scripted"] = ScriptedPersonas(
-            {i.call_sign: i.spec.persona for i in scripted},
-            {i.call_sign: station_streams(run_seed, i).stream("persona") for i in scripted},
-        )
-    return providers
-
-
 def station_streams(run_seed: int, identity: StationIdentity) -> RngStreams:
     """Every random stream of one station derives from the run seed and the station seed."""
     return RngStreams(derive_seed(run_seed, "station", identity.seed))
@@ -88,12 +67,16 @@ def build_world(
     providers: dict[str, Provider],
     identities: list[StationIdentity],
     catalog: Catalog | None = None,
+    **dispatch: Any,
 ) -> World:
+    """Assemble the run; ``dispatch`` goes to the Dispatcher (prices, cost limit, replay)."""
     env = simpy.Environment()
     catalog = catalog or bundled_catalog()
     eco = scenario.economy
     run_seed = scenario.run.seed
-    dispatcher = Dispatcher(env, bus, providers, record_requests=scenario.run.record_requests)
+    dispatcher = Dispatcher(
+        env, bus, providers, record_requests=scenario.run.record_requests, **dispatch
+    )
     ledger = Ledger(env, bus)
     licenses = Licenses(catalog, ledger, cents(eco.song_price_usd))
     clock = SimClock(scenario.run.start)

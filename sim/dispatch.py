@@ -22,6 +22,8 @@ from sqlmodel import SQLModel
 from sim.bus import EventBus
 from sim.events import BlobStored, Event
 from sim.models.base import ModelRequest, ModelResponse, Provider, canonical_json, sha256_text
+from sim.models.prices import PriceTable
+from sim.replay import Replay
 from sim.store import ModelCallRow
 
 
@@ -37,6 +39,8 @@ class ModelCalled(Event):
     messages_json: str | None
     params_json: str
     response: ModelResponse
+    cost_usd: float | None = None
+    source: str = "live"
 
     table: ClassVar[type[SQLModel] | None] = ModelCallRow
 
@@ -60,21 +64,41 @@ class ModelCalled(Event):
             "ok": r.ok,
             "error": r.error,
             "finish_reason": r.finish_reason,
+            "cost_usd": self.cost_usd,
+            "source": self.source,
         }
 
 
 class Dispatcher:
+    """Batches the requests of one instant, prices every call, and can serve a recorded run.
+
+    With ``replay``, requests raised before ``replay_until_s`` are answered from the
+    recorded responses (no model is called); later ones go to the live providers.
+    ``cost_limit_usd`` makes ``over_budget`` true once live calls have cost that much.
+    """
+
     def __init__(
         self,
         env: simpy.Environment,
         bus: EventBus,
         providers: Mapping[str, Provider],
         record_requests: bool = True,
+        prices: PriceTable | None = None,
+        cost_limit_usd: float | None = None,
+        replay: Replay | None = None,
+        replay_until_s: float = float("inf"),
     ) -> None:
         self.env = env
         self.bus = bus
         self.providers = dict(providers)
         self.record_requests = record_requests
+        self.prices = prices
+        self.cost_limit_usd = cost_limit_usd
+        self.replay = replay
+        self.replay_until_s = replay_until_s
+        self.cost_usd = 0.0
+        self.unpriced: set[str] = set()
+        self.live_calls = 0
         self.calls = 0
         self._pending: list[tuple[ModelRequest, simpy.Event]] = []
         self._pools: dict[str, ThreadPoolExecutor] = {}
@@ -89,12 +113,29 @@ class Dispatcher:
         self._pending.append((request, event))
         return event
 
+    @property
+    def over_budget(self) -> bool:
+        return self.cost_limit_usd is not None and self.cost_usd >= self.cost_limit_usd
+
     def flush(self) -> None:
         batch, self._pending = self._pending, []
-        responses = self._execute([req for req, _ in batch])
-        for (request, event), response in zip(batch, responses, strict=True):
-            self._publish(request, response)
-            event.succeed(response)
+        requests = [req for req, _ in batch]
+        schemas = [req.schema_json() for req in requests]
+        hashes = [req.request_hash(sj) for req, sj in zip(requests, schemas, strict=True)]
+        replaying = self.replay is not None and self.env.now < self.replay_until_s
+        if replaying:
+            assert self.replay is not None
+            now = self.env.now
+            responses = [
+                self.replay.answer(r, h, now) for r, h in zip(requests, hashes, strict=True)
+            ]
+        else:
+            responses = self._execute(requests)
+            self.live_calls += len(requests)
+        source = "replay" if replaying else "live"
+        for i, (request, event) in enumerate(batch):
+            self._publish(request, responses[i], schemas[i], hashes[i], source)
+            event.succeed(responses[i])
 
     def close(self) -> None:
         for pool in self._pools.values():
@@ -104,21 +145,21 @@ class Dispatcher:
     def _execute(self, requests: list[ModelRequest]) -> list[ModelResponse]:
         results: list[ModelResponse | Future[ModelResponse] | None] = [None] * len(requests)
         for i, request in enumerate(requests):
-            provider = self.providers.get(request.provider)
+            route = request.route or request.provider
+            provider = self.providers.get(route)
             if provider is None:
-                results[i] = ModelResponse(
-                    text="", ok=False, error=f"unknown provider {request.provider!r}"
-                )
+                results[i] = ModelResponse(text="", ok=False, error=f"unknown provider {route!r}")
             elif provider.max_concurrency <= 1 or len(requests) == 1:
                 results[i] = _call(provider, request)
             else:
-                results[i] = self._pool(provider).submit(_call, provider, request)
+                results[i] = self._pool(route, provider).submit(_call, provider, request)
         return [r.result() if isinstance(r, Future) else r for r in results]  # type: ignore[union-attr,misc]
 
-    def _pool(self, provider: Provider) -> ThreadPoolExecutor:
-        pool = self._pools.get(provider.name)
+    def _pool(self, route: str, provider: Provider) -> ThreadPoolExecutor:
+        """One bounded pool per route: each endpoint gets its own concurrency limit."""
+        pool = self._pools.get(route)
         if pool is None:
-            pool = self._pools[provider.name] = ThreadPoolExecutor(
+            pool = self._pools[route] = ThreadPoolExecutor(
                 max_workers=provider.max_concurrency, thread_name_prefix=f"model-{provider.name}"
             )
         return pool
@@ -131,9 +172,27 @@ class Dispatcher:
             self.bus.publish(BlobStored(self.env.now, sha, text))
         return sha
 
-    def _publish(self, request: ModelRequest, response: ModelResponse) -> None:
+    def _price(self, request: ModelRequest, response: ModelResponse, source: str) -> float | None:
+        if self.prices is None:
+            return None
+        cost = self.prices.cost(
+            request.provider, request.model, response.input_tokens, response.output_tokens
+        )
+        if cost is None:
+            self.unpriced.add(f"{request.provider}:{request.model}")
+        elif source == "live":
+            self.cost_usd += cost
+        return cost
+
+    def _publish(
+        self,
+        request: ModelRequest,
+        response: ModelResponse,
+        schema_json: str,
+        request_hash: str,
+        source: str,
+    ) -> None:
         self.calls += 1
-        schema_json = request.schema_json()
         self.bus.publish(
             ModelCalled(
                 sim_time=self.env.now,
@@ -143,12 +202,14 @@ class Dispatcher:
                 model=request.model,
                 system_prompt_sha256=self._blob(request.system),
                 schema_sha256=self._blob(schema_json, store=self.record_requests),
-                request_hash=request.request_hash(schema_json),
+                request_hash=request_hash,
                 messages_json=json.dumps(request.messages, ensure_ascii=False)
                 if self.record_requests
                 else None,
                 params_json=canonical_json(request.params),
                 response=response,
+                cost_usd=self._price(request, response, source),
+                source=source,
             )
         )
 

@@ -21,7 +21,8 @@ def run_until(
 
     Requests raised at one instant are flushed together once every process at
     that instant has had its turn, i.e. when the next event lies in the future.
-    ``should_stop`` is polled with the progress callback and ends the run early.
+    ``should_stop`` is polled after every flush and with the progress callback; it ends
+    the run early (e.g. at a cost limit).
     """
     steps = 0
     peek, step = env.peek, env.step
@@ -29,6 +30,8 @@ def run_until(
         t = peek()
         if dispatcher.has_pending and t > env.now:
             dispatcher.flush()
+            if should_stop is not None and should_stop():
+                break
             continue
         if t >= until:
             break

@@ -48,6 +48,9 @@ class RunRow(SQLModel, table=True):
     events: int = 0
     parent_run_id: str | None = None
     fork_at_s: float | None = None
+    scenario_json: str = ""  # the scenario as run (file, overrides and patches applied)
+    price_table: str = ""  # version of the price table calls were costed with
+    cost_usd: float = 0.0
 
 
 class BlobRow(SQLModel, table=True):
@@ -79,6 +82,8 @@ class ModelCallRow(StationRecord, table=True):
     ok: bool = True
     error: str | None = None
     finish_reason: str | None = None
+    cost_usd: float | None = None  # None: the model has no price in the table
+    source: str = "live"  # live | replay (served from a recorded run)
 
 
 class FaultRow(StationRecord, table=True):

@@ -67,8 +67,13 @@ def render_observation(o: Observation) -> str:
         if o.now_playing
         else "nothing"
     )
+    # What never changes for a station comes first: a local model reuses its cached prefix.
     lines = [
-        f"Station {o.station} ({o.name}), {o.city}. {o.clock}, {o.daypart}.",
+        f"Station {o.station} ({o.name}), {o.city}.",
+        "Each turn: speak to your listeners (talk), pick 3-4 of the songs you can queue to play "
+        "next (queue), optionally buy songs (buy), choose what to browse next (search) and keep "
+        "notes. Answer listener messages (replies) and sponsor offers (deals) if you wish.",
+        f"It is {o.clock}, {o.daypart}.",
         f"Now playing: {playing}.",
         f"Balance {_usd(o.balance_cents)}; hosting costs {_usd(o.fee_cents_per_day)}/day; "
         f"songs cost {_usd(o.song_price_cents)} each. You own {o.library_size} songs.",
@@ -102,11 +107,7 @@ def render_observation(o: Observation) -> str:
         lines.append("Your last words on air: " + " | ".join(t[:160] for t in o.recent_talk))
     if o.notes:
         lines.append("Your notes: " + " | ".join(n[:120] for n in o.notes))
-    lines.append(
-        "Now speak to your listeners (talk), pick 3-4 of those songs to play next (queue), "
-        "optionally buy songs (buy), choose what to browse next (search) and keep notes."
-        + (" Answer listeners and sponsors if you wish." if o.inbox or o.offers else "")
-    )
+    lines.append("Your turn.")
     return "\n".join(lines)
 
 
@@ -133,4 +134,5 @@ def turn_request(
             "seed": seed,
         },
         context=obs,
+        route=spec.route,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sim.models.spec import ModelSettings
+
 
 class PersonaTraits(BaseModel):
     """Knobs of a ``scripted`` persona (rule-based, deterministic given its seed)."""
@@ -60,14 +62,9 @@ class PersonaTraits(BaseModel):
     donation_ask_rate: float = Field(0.1, ge=0, le=1, description="Chance of asking for money.")
 
 
-class ModelSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ModelSpec(ModelSettings):
+    """A station's model, plus the traits a ``scripted`` persona plays."""
 
-    provider: str = Field("local", description="local | scripted")
-    model: str = Field("", description="Model name; empty means the provider's default.")
-    temperature: float = Field(0.8, ge=0, le=2)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(200, ge=16, le=8192)
     persona: PersonaTraits = Field(default_factory=PersonaTraits)
 
 
@@ -79,7 +76,9 @@ class StationConfig(BaseModel):
     city: str = Field("Springfield", min_length=1, max_length=60)
     seed: int | None = Field(None, description="Defaults to the run seed plus the station index.")
     system_prompt: str | None = Field(None, description="Overrides the shared system prompt.")
-    model: ModelSpec | None = Field(None, description="Overrides the scenario's [model].")
+    model: ModelSpec | None = Field(
+        None, description="Settings that override the scenario's [model] for this station."
+    )
     count: int = Field(
         1, ge=1, le=10_000, description="Replicate this station; call signs get a number suffix."
     )

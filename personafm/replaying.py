@@ -1,0 +1,167 @@
+"""Re-running a logged run from its recorded responses, and forking it at a time T.
+
+A re-run rebuilds the run's scenario exactly as it ran (stored as JSON with the
+run) and answers every model request from the recording, so it makes no model
+calls; its as-run log must equal the parent's. A fork replays the prefix up to
+T, then goes live with the changed scenario, as a new run linked to its parent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from personafm.export import RunNotFound, iter_rows, resolve_run
+from personafm.runner import ReplayPlan, RunResult, run_scenario
+from personafm.scenario import Scenario, ScenarioError, format_errors, parse_scenario, set_dotted
+from sim.replay import Replay
+from sim.store import RunRow
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """'6h', '90m', '3600s', '1.5d' or a bare number of hours -> seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"expected a duration like 6h, 90m or 3600s, got {text!r}")
+    return float(m[1]) * _UNIT_S[m[2]]
+
+
+def scenario_of(run: RunRow) -> Scenario:
+    """The scenario exactly as the run used it."""
+    if run.scenario_json:
+        return Scenario.model_validate_json(run.scenario_json)
+    if run.scenario_toml:  # runs stored before scenario_json existed
+        return parse_scenario(run.scenario_toml, f"run {run.id}")
+    raise RunNotFound(f"run {run.id} has no stored scenario to re-run")
+
+
+@dataclass(slots=True)
+class Comparison:
+    rows: int
+    first_difference: str | None  # None: identical
+
+
+def compare_asrun(
+    engine: Engine, parent_id: str, child_id: str, until_s: float | None = None
+) -> Comparison:
+    """Compare two runs' as-run exports (without run_id), optionally only segments before T."""
+
+    def rows(run_id: str) -> list[str]:
+        out = []
+        for r in iter_rows(engine, run_id, "asrun"):
+            if until_s is not None and r["start_s"] >= until_s:
+                continue
+            r.pop("run_id")
+            out.append(json.dumps(r, ensure_ascii=False))
+        return out
+
+    a, b = rows(parent_id), rows(child_id)
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return Comparison(len(a), f"row {i + 1}: parent {x} | re-run {y}")
+    if len(a) != len(b):
+        return Comparison(len(a), f"parent has {len(a)} rows, re-run {len(b)}")
+    return Comparison(len(a), None)
+
+
+def rerun(
+    engine: Engine,
+    ref: str,
+    *,
+    log_dir: Path = Path("logs"),
+    on_progress: Callable[[float], None] | None = None,
+) -> tuple[RunRow, RunResult, Comparison]:
+    parent = resolve_run(engine, ref)
+    scenario = scenario_of(parent)
+    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id)
+    result = run_scenario(
+        scenario,
+        engine=engine,
+        scenario_path=parent.scenario_path,
+        scenario_text=parent.scenario_toml,
+        log_dir=log_dir,
+        on_progress=on_progress,
+        replay=plan,
+    )
+    return parent, result, compare_asrun(engine, parent.id, result.run_id)
+
+
+def fork(
+    engine: Engine,
+    parent: RunRow,
+    scenario: Scenario,
+    at_s: float,
+    *,
+    log_dir: Path = Path("logs"),
+    on_progress: Callable[[float], None] | None = None,
+) -> RunResult:
+    """Replay ``parent`` before ``at_s``, then run ``scenario`` live; a new, linked run."""
+    check_fork_time(scenario, at_s)
+    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id, until_s=at_s, fork_at_s=at_s)
+    return run_scenario(
+        scenario,
+        engine=engine,
+        scenario_path=parent.scenario_path,
+        scenario_text=parent.scenario_toml,
+        log_dir=log_dir,
+        on_progress=on_progress,
+        replay=plan,
+    )
+
+
+def check_fork_time(scenario: Scenario, at_s: float) -> None:
+    if not 0 < at_s < scenario.run.hours * 3600.0:
+        raise ScenarioError(
+            f"--at {at_s / 3600:g}h must lie inside the run (0 < T < {scenario.run.hours:g}h)"
+        )
+
+
+def forked_scenario(
+    base: Scenario, sets: list[str], patch: Path | None, hours: float | None
+) -> Scenario:
+    data: dict[str, Any] = base.model_dump(mode="json")
+    if patch is not None:
+        try:
+            _merge(data, tomllib.loads(patch.read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise ScenarioError(f"{patch}: cannot read patch: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{patch}: not valid TOML: {exc}") from None
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. stations.1.seed=9")
+        set_dotted(data, key.strip(), _value(raw))
+    if hours is not None:
+        data["run"]["hours"] = hours
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(format_errors("fork", exc)) from None
+
+
+def _value(raw: str) -> Any:
+    """A TOML value if it parses as one (numbers, booleans, lists, quoted strings), else text."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value

@@ -1,0 +1,98 @@
+"""Which model answers, and how to reach it: the settings every model-driven agent shares.
+
+A model can be named in one string, ``provider:model[@base_url]`` — e.g.
+``openai:gpt-5.5``, ``anthropic:claude-opus-4-7`` or
+``openai:qwen2.5@http://127.0.0.1:8000/v1`` — or field by field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PROVIDER_KINDS: tuple[str, ...] = ("local", "scripted", "openai", "anthropic")
+HOSTED: tuple[str, ...] = ("openai", "anthropic")
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+EXAMPLES = {"openai": "openai:gpt-5.5", "anthropic": "anthropic:claude-opus-4-7"}
+_MODEL_STRING = re.compile(r"^(?P<kind>[a-z]+):(?P<model>[^@\s]+)(?:@(?P<url>\S+))?$")
+
+
+class ModelSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    provider: str = Field("local", description="local | scripted | openai | anthropic")
+    model: str = Field(
+        "",
+        description="Model name; empty means the provider's default. May be a full "
+        "'provider:model[@base_url]' string.",
+    )
+    base_url: str = Field("", description="API endpoint (openai/anthropic); empty: the default.")
+    api_key_env: str = Field(
+        "", description="Environment variable holding the key; empty: the provider's usual one."
+    )
+    temperature: float = Field(0.8, ge=0, le=2)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(200, ge=16, le=8192)
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="Per-call timeout (hosted).")
+    max_retries: int = Field(4, ge=0, le=20, description="Retries on 429, 5xx and timeouts.")
+    max_concurrency: int = Field(
+        8, ge=1, le=256, description="Parallel calls to this endpoint (hosted)."
+    )
+    structured: Literal["tool", "json"] = Field(
+        "tool",
+        description="openai: a forced tool call (tool) or response_format JSON schema (json).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_model_string(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("model"), str):
+            m = _MODEL_STRING.match(data["model"])
+            if m and m["kind"] in PROVIDER_KINDS:
+                data = dict(data)
+                data["provider"] = m["kind"]
+                data["model"] = m["model"]
+                if m["url"]:
+                    data["base_url"] = m["url"]
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelSettings:
+        if self.base_url and urlparse(self.base_url).scheme not in ("http", "https"):
+            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+        if self.is_hosted and not self.model:
+            raise ValueError(
+                f"{self.provider} needs a model name, e.g. model = '{EXAMPLES[self.provider]}'"
+            )
+        return self
+
+    @property
+    def is_hosted(self) -> bool:
+        return self.provider in HOSTED
+
+    @property
+    def key_env(self) -> str:
+        return self.api_key_env or DEFAULT_KEY_ENV.get(self.provider, "")
+
+    @property
+    def route(self) -> str:
+        """The provider instance that serves this model (one per endpoint and key)."""
+        if not self.is_hosted:
+            return self.provider
+        return f"{self.provider}@{self.base_url or 'default'}#{self.key_env}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{self.model}" if self.model else self.provider
+
+    def needs_key(self) -> bool:
+        """Hosted endpoints need a key, except a server on this machine (llama.cpp, vLLM...)."""
+        return self.is_hosted and not is_loopback(self.base_url)
+
+
+def is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    return host in ("localhost", "127.0.0.1", "::1") or host.startswith("127.")
