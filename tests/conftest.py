@@ -18,6 +18,10 @@ from sqlalchemy import Engine
 
 from personafm.runner import run_scenario  # noqa: F401  (registers every table)
 from sim.store import open_store
+from tests.servers import llama_server_fixture
+
+# one real OpenAI-compatible llama.cpp server (SmolLM2) for the whole session, started on use
+llama_server_url = llama_server_fixture()
 
 
 @pytest.fixture

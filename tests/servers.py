@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -62,9 +62,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def llama_server_command(
-    model_path: str | Path, port: int, n_threads: int | None = None
-) -> list[str]:
+def llama_server_command(model_path: str | Path, port: int, n_threads: int = 1) -> list[str]:
     """The command line ``llama_server`` runs.
 
     No ``--chat_format``: the default handler (the GGUF's own chat template)
@@ -106,13 +104,15 @@ def llama_server(
     *,
     n_threads: int = 1,
     startup_timeout_s: float = 90.0,
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Run ``python -m llama_cpp.server`` on a free loopback port; yield its base URL.
 
     The URL is ``http://127.0.0.1:PORT/v1`` (the ``base_url`` for the openai SDK);
     the served model is called ``smollm2`` (any model name is accepted). The
     server is terminated on exit; its log goes to a temporary file whose tail is
-    shown if it fails to start.
+    shown if it fails to start. ``extra_args`` are appended to the command line
+    (e.g. ``["--chat_format", "chatml"]``).
     """
     if model_path is None:
         from sim.models.local import smollm2_path
@@ -123,7 +123,7 @@ def llama_server(
         prefix="llama-server-", suffix=".log", delete=False
     )
     proc = subprocess.Popen(
-        llama_server_command(model_path, port, n_threads),
+        [*llama_server_command(model_path, port, n_threads), *extra_args],
         stdout=log_file,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from personafm.dryrun import dry_run
+from personafm.scenario import load_scenario
+from personafm.summary import station_summary
+from sim.models.base import ProviderError
+from sim.models.prices import PriceTable
 from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 QUIET = (
@@ -45,3 +52,77 @@ def test_royalties_scale_with_listeners_and_inference_with_tokens(engine, tmp_pa
         inference = [r for r in ledger if r["station"] == station and r["kind"] == "inference"]
         # whole cents are billed; the fraction carries over to the next bill
         assert [r["amount_usd"] for r in inference] == [-int(tokens * 0.1 / 10) / 100]
+
+
+def test_price_table_lookup_merge_and_errors(tmp_path: Path) -> None:
+    table = PriceTable.bundled()
+    assert table.version
+    assert table.cost("openai", "gpt-5.5", 1_000_000, 0) == pytest.approx(1.25)
+    assert table.cost("openai", "gpt-5.5-turbo-preview", 0, 1_000_000) == pytest.approx(10.0)
+    assert table.cost("openai", "grok-4", 2_000_000, 0) == pytest.approx(6.0)  # bare model name
+    assert table.cost("local", "SmolLM2", 10**6, 10**6) == 0.0
+    assert table.cost("openai", "mystery-model", 10, 10) is None
+    own = tmp_path / "prices.toml"
+    own.write_text('version = "mine"\n[models."openai:mystery-model"]\ninput = 2\noutput = 4\n')
+    merged = PriceTable.load(own)
+    assert merged.version.endswith("+mine")
+    assert merged.cost("openai", "mystery-model", 500_000, 250_000) == pytest.approx(2.0)
+    own.write_text('[models."x"]\ninput = "cheap"\n')
+    with pytest.raises(ProviderError, match=r"models.'x' needs numbers"):
+        PriceTable.load(own)
+
+
+def _priced_scripted(tmp_path: Path, usd_per_mtok: float) -> Path:
+    path = tmp_path / "prices.toml"
+    path.write_text(
+        f'version = "test"\n[models."scripted"]\ninput = {usd_per_mtok}\noutput = {usd_per_mtok}\n'
+    )
+    return path
+
+
+def test_every_call_is_costed_and_totals_add_up(engine, tmp_path: Path) -> None:
+    prices = _priced_scripted(tmp_path, 1000.0)  # $0.001 per token
+    scenario = scripted_scenario(hours=3, stations=2, extra=f'prices = "{prices}"\n')
+    result = run(scenario, engine, tmp_path)
+    rows = query_run(
+        engine,
+        "select station, input_tokens, output_tokens, cost_usd from model_calls where run_id = :r",
+        result.run_id,
+    )
+    assert rows and all(c == pytest.approx((i + o) / 1000) for _, i, o, c in rows)
+    assert result.cost_usd == pytest.approx(sum(c for *_, c in rows))
+    by_station = {r["station"]: r["cost_usd"] for r in station_summary(engine, result.run_id)}
+    for station in ("KTA", "KTB"):
+        assert by_station[station] == pytest.approx(sum(c for s, *_, c in rows if s == station))
+    (run_cost,) = query_run(engine, "select cost_usd from runs where id = :r", result.run_id)[0]
+    assert run_cost == pytest.approx(result.cost_usd)
+
+
+def test_max_cost_stops_the_run_cleanly(engine, tmp_path: Path) -> None:
+    prices = _priced_scripted(tmp_path, 1000.0)
+    scenario = scripted_scenario(hours=24, stations=2, extra=f'prices = "{prices}"\n')
+    result = run(scenario, engine, tmp_path, cost_limit_usd=1.0)
+    assert result.status == "cost_limit"
+    assert 1.0 <= result.cost_usd < 1.0 + 0.5  # stops after the instant that crossed it
+    calls = query_run(
+        engine, "select max(sim_time_s) from model_calls where run_id = :r", result.run_id
+    )
+    (last_call,) = calls[0]
+    segments = query_run(engine, "select max(end_s) from asrun where run_id = :r", result.run_id)
+    assert last_call < 24 * 3600 and segments[0][0] is not None  # rows written up to the stop
+    (status,) = query_run(engine, "select status from runs where id = :r", result.run_id)[0]
+    assert status == "cost_limit"
+
+
+def test_dry_run_projects_without_calling_or_storing(tmp_path: Path) -> None:
+    scenario, _, _ = load_scenario("andon", {"run.hours": 2})
+    rows = dry_run(scenario)
+    assert {r.station for r in rows} == {"KGPT", "KCLD", "KGEM", "KGRK"}
+    assert all(r.calls > 0 and r.input_tokens > r.output_tokens > 0 for r in rows)
+    claude = next(r for r in rows if r.station == "KCLD")
+    assert claude.cost_usd == pytest.approx(
+        (claude.input_tokens * 15 + claude.output_tokens * 75) / 1e6
+    )
+    # the real run would use the same number of turns: the dry run is the same simulation
+    again = dry_run(scenario)
+    assert [(r.station, r.calls) for r in again] == [(r.station, r.calls) for r in rows]

@@ -85,6 +85,10 @@ class OpenAIProvider:
             http_client=http_client,
         )
 
+    def close(self) -> None:
+        """Close the SDK client's connection pool (and a passed ``http_client``)."""
+        self._client.close()
+
     def __repr__(self) -> str:  # keeps the key out of reprs and logs
         return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
 
