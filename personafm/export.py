@@ -35,8 +35,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "calls": (
         "run_id", "seq", "station", "sim_time_s", "provider", "model", "system_prompt_sha256",
-        "input_tokens", "output_tokens", "latency_s", "request_hash", "ok", "error",
-        "finish_reason",
+        "input_tokens", "output_tokens", "latency_s", "cost_usd", "source", "request_hash", "ok",
+        "error", "finish_reason",
     ),
     "ledger": (
         "run_id", "station", "sim_time_s", "txn", "amount_usd", "kind", "counterparty", "reason",
