@@ -13,8 +13,6 @@ The API has no seed.
 from __future__ import annotations
 
 import json
-import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,16 +20,10 @@ from typing import Any
 import anthropic
 import httpx2
 
-from sim.models.base import ModelRequest, ModelResponse, ProviderError
-from sim.models.retry import (
-    DEFAULT_RETRY,
-    RetryPolicy,
-    call_with_retries,
-    classify_status,
-    describe_failure,
-)
+from sim.models.base import ModelRequest
+from sim.models.hosted import TOOL_DESCRIPTION, HostedProvider
+from sim.models.retry import DEFAULT_RETRY, RetryPolicy, classify_status
 
-TOOL_DESCRIPTION = "Submit your next turn on air as the station's DJ. Fill in every field."
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens
 
 
@@ -44,8 +36,10 @@ def classify_anthropic_error(exc: BaseException) -> tuple[bool, float | None]:
     return False, None
 
 
-class AnthropicProvider:
+class AnthropicProvider(HostedProvider):
     """Structured turns through ``messages.create``; never raises from ``complete``."""
+
+    classify = staticmethod(classify_anthropic_error)
 
     def __init__(
         self,
@@ -60,21 +54,16 @@ class AnthropicProvider:
         http_client: httpx2.Client | None = None,
         sleep: Callable[[float], object] = time.sleep,
     ) -> None:
-        if not api_key:
-            raise ProviderError("the anthropic provider needs an api_key")
-        if timeout_s <= 0:
-            raise ProviderError("timeout_s must be positive")
-        self.name = label
-        self.max_concurrency = max_concurrency
-        self.base_url = base_url
-        self.retry = retry
-        self._api_key = api_key
-        self._sleep = sleep
-        self._rng = random.Random(seed)  # jitter only: it never changes what a model sees
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.retries = 0
-        self.failures = 0
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            label=label,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            retry=retry,
+            seed=seed,
+            sleep=sleep,
+        )
         self._client = anthropic.Anthropic(
             api_key=api_key,
             base_url=base_url,
@@ -82,13 +71,6 @@ class AnthropicProvider:
             max_retries=0,  # retries happen in call_with_retries
             http_client=http_client,
         )
-
-    def close(self) -> None:
-        """Close the SDK client's connection pool (and a passed ``http_client``)."""
-        self._client.close()
-
-    def __repr__(self) -> str:  # keeps the key out of reprs and logs
-        return f"AnthropicProvider(name={self.name!r}, base_url={self.base_url!r})"
 
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         """The ``messages.create`` arguments for ``request``."""
@@ -113,56 +95,16 @@ class AnthropicProvider:
             kwargs["extra_body"] = {"temperature": float(params["temperature"])}
         return kwargs
 
-    def complete(self, request: ModelRequest) -> ModelResponse:
-        start = time.perf_counter()
-        attempts = 0
-        try:
-            kwargs = self.request_kwargs(request)
+    def _send(self, kwargs: dict[str, Any]) -> Any:
+        return self._client.messages.create(**kwargs)
 
-            def call() -> Any:
-                nonlocal attempts
-                attempts += 1
-                return self._client.messages.create(**kwargs)
-
-            message, _ = call_with_retries(
-                call,
-                self.retry,
-                classify=classify_anthropic_error,
-                rng=self._rng,
-                sleep=self._sleep,
-                on_retry=self._count_retry,
-            )
-            return self._response(request, message, time.perf_counter() - start)
-        except Exception as exc:  # a failed call must never reach the simulation
-            with self._lock:
-                self.calls += 1
-                self.failures += 1
-            return ModelResponse(
-                text="",
-                latency_s=time.perf_counter() - start,
-                ok=False,
-                error=describe_failure(exc, attempts, self._api_key),
-            )
-
-    def _count_retry(self, attempt: int, exc: BaseException, delay_s: float) -> None:
-        with self._lock:
-            self.retries += 1
-
-    def _response(self, request: ModelRequest, message: Any, latency_s: float) -> ModelResponse:
+    def _read(self, request: ModelRequest, message: Any) -> tuple[str, int, int, str | None]:
         usage = getattr(message, "usage", None)
-        text = _answer_text(getattr(message, "content", None) or [], request.tool_name)
-        ok = bool(text.strip())
-        with self._lock:
-            self.calls += 1
-            self.failures += 0 if ok else 1
-        return ModelResponse(
-            text=text,
-            input_tokens=int(getattr(usage, "input_tokens", 0) or 0),
-            output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
-            latency_s=latency_s,
-            ok=ok,
-            error=None if ok else "empty response",
-            finish_reason=getattr(message, "stop_reason", None),
+        return (
+            _answer_text(getattr(message, "content", None) or [], request.tool_name),
+            int(getattr(usage, "input_tokens", 0) or 0),
+            int(getattr(usage, "output_tokens", 0) or 0),
+            getattr(message, "stop_reason", None),
         )
 
 

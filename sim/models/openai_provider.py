@@ -9,8 +9,6 @@ through ``response_format`` instead (llama.cpp, vLLM) can use
 
 from __future__ import annotations
 
-import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,16 +16,10 @@ from typing import Any
 import httpx2
 import openai
 
-from sim.models.base import ModelRequest, ModelResponse, ProviderError
-from sim.models.retry import (
-    DEFAULT_RETRY,
-    RetryPolicy,
-    call_with_retries,
-    classify_status,
-    describe_failure,
-)
+from sim.models.base import ModelRequest, ProviderError
+from sim.models.hosted import TOOL_DESCRIPTION, HostedProvider
+from sim.models.retry import DEFAULT_RETRY, RetryPolicy, classify_status
 
-TOOL_DESCRIPTION = "Submit your next turn on air as the station's DJ. Fill in every field."
 STRUCTURED_MODES = ("tool", "json")
 
 
@@ -40,8 +32,10 @@ def classify_openai_error(exc: BaseException) -> tuple[bool, float | None]:
     return False, None
 
 
-class OpenAIProvider:
+class OpenAIProvider(HostedProvider):
     """Structured turns through the official ``openai`` SDK; never raises from ``complete``."""
+
+    classify = staticmethod(classify_openai_error)
 
     def __init__(
         self,
@@ -59,24 +53,18 @@ class OpenAIProvider:
     ) -> None:
         if structured not in STRUCTURED_MODES:
             raise ProviderError(f"structured must be one of {STRUCTURED_MODES}, not {structured!r}")
-        if not api_key:
-            raise ProviderError(
-                "the openai provider needs an api_key (any string for a local server)"
-            )
-        if timeout_s <= 0:
-            raise ProviderError("timeout_s must be positive")
-        self.name = label
-        self.max_concurrency = max_concurrency
-        self.base_url = base_url
-        self.retry = retry
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            label=label,
+            max_concurrency=max_concurrency,
+            timeout_s=timeout_s,
+            retry=retry,
+            seed=seed,
+            sleep=sleep,
+            missing_key_hint=" (any string for a local server)",
+        )
         self.structured = structured
-        self._api_key = api_key
-        self._sleep = sleep
-        self._rng = random.Random(seed)  # jitter only: it never changes what a model sees
-        self._lock = threading.Lock()
-        self.calls = 0
-        self.retries = 0
-        self.failures = 0
         self._client = openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
@@ -84,13 +72,6 @@ class OpenAIProvider:
             max_retries=0,  # retries happen in call_with_retries
             http_client=http_client,
         )
-
-    def close(self) -> None:
-        """Close the SDK client's connection pool (and a passed ``http_client``)."""
-        self._client.close()
-
-    def __repr__(self) -> str:  # keeps the key out of reprs and logs
-        return f"OpenAIProvider(name={self.name!r}, base_url={self.base_url!r})"
 
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         """The ``chat.completions.create`` arguments for ``request``."""
@@ -118,61 +99,19 @@ class OpenAIProvider:
             kwargs["seed"] = int(params["seed"])
         return kwargs
 
-    def complete(self, request: ModelRequest) -> ModelResponse:
-        start = time.perf_counter()
-        attempts = 0
-        try:
-            kwargs = self.request_kwargs(request)
+    def _send(self, kwargs: dict[str, Any]) -> Any:
+        return self._client.chat.completions.create(**kwargs)
 
-            def call() -> Any:
-                nonlocal attempts
-                attempts += 1
-                return self._client.chat.completions.create(**kwargs)
-
-            completion, _ = call_with_retries(
-                call,
-                self.retry,
-                classify=classify_openai_error,
-                rng=self._rng,
-                sleep=self._sleep,
-                on_retry=self._count_retry,
-            )
-            return self._response(request, completion, time.perf_counter() - start)
-        except Exception as exc:  # a failed call must never reach the simulation
-            with self._lock:
-                self.calls += 1
-                self.failures += 1
-            return ModelResponse(
-                text="",
-                latency_s=time.perf_counter() - start,
-                ok=False,
-                error=describe_failure(exc, attempts, self._api_key),
-            )
-
-    def _count_retry(self, attempt: int, exc: BaseException, delay_s: float) -> None:
-        with self._lock:
-            self.retries += 1
-
-    def _response(self, request: ModelRequest, completion: Any, latency_s: float) -> ModelResponse:
+    def _read(self, request: ModelRequest, completion: Any) -> tuple[str, int, int, str | None]:
         usage = getattr(completion, "usage", None)
-        input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
-        output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         choices = getattr(completion, "choices", None) or []
         choice = choices[0] if choices else None
-        finish_reason = getattr(choice, "finish_reason", None)
         text = _answer_text(choice, request.tool_name) if choice is not None else ""
-        ok = bool(text.strip())
-        with self._lock:
-            self.calls += 1
-            self.failures += 0 if ok else 1
-        return ModelResponse(
-            text=text,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            latency_s=latency_s,
-            ok=ok,
-            error=None if ok else "empty response",
-            finish_reason=finish_reason,
+        return (
+            text,
+            int(getattr(usage, "prompt_tokens", 0) or 0),
+            int(getattr(usage, "completion_tokens", 0) or 0),
+            getattr(choice, "finish_reason", None),
         )
 
 
