@@ -83,17 +83,7 @@ def rerun(
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[RunRow, RunResult, Comparison]:
     parent = resolve_run(engine, ref)
-    scenario = scenario_of(parent)
-    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id)
-    result = run_scenario(
-        scenario,
-        engine=engine,
-        scenario_path=parent.scenario_path,
-        scenario_text=parent.scenario_toml,
-        log_dir=log_dir,
-        on_progress=on_progress,
-        replay=plan,
-    )
+    result = _replayed(engine, parent, scenario_of(parent), float("inf"), log_dir, on_progress)
     return parent, result, compare_asrun(engine, parent.id, result.run_id)
 
 
@@ -108,7 +98,20 @@ def fork(
 ) -> RunResult:
     """Replay ``parent`` before ``at_s``, then run ``scenario`` live; a new, linked run."""
     check_fork_time(scenario, at_s)
-    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id, until_s=at_s, fork_at_s=at_s)
+    return _replayed(engine, parent, scenario, at_s, log_dir, on_progress)
+
+
+def _replayed(
+    engine: Engine,
+    parent: RunRow,
+    scenario: Scenario,
+    until_s: float,
+    log_dir: Path,
+    on_progress: Callable[[float], None] | None,
+) -> RunResult:
+    """Run ``scenario`` answering requests before ``until_s`` from ``parent``'s recording."""
+    fork_at = None if until_s == float("inf") else until_s
+    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id, until_s, fork_at)
     return run_scenario(
         scenario,
         engine=engine,
