@@ -16,19 +16,21 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from personafm.dryrun import dry_run
-from personafm.export import FORMATS, WHATS, RunNotFound, resolve_run, write_export
+from personafm.export import FORMATS, WHATS, RunNotFound, iter_rows, resolve_run, write_export
+from personafm.providers import check_keys
 from personafm.replaying import (
     check_fork_time,
     compare_asrun,
     fork,
     forked_scenario,
-    parse_duration,
     rerun,
     scenario_of,
 )
 from personafm.runner import RunResult, run_scenario
 from personafm.scenario import Scenario, ScenarioError, load_scenario
 from personafm.summary import list_runs, station_summary
+from personafm.world import station_identities
+from sim.clock import parse_duration
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
 from sim.store import DEFAULT_DB_URL, StoreError, open_store
@@ -126,6 +128,34 @@ def _parser() -> argparse.ArgumentParser:
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
     db(ls)
     ls.set_defaults(func=cmd_runs)
+
+    w = sub.add_parser("watch", help="run a scenario and watch it live in the terminal")
+    w.add_argument("scenario", nargs="?", default=None, help="scenario file or bundled name")
+    w.add_argument("--attach", metavar="RUN", help="follow a run another process is writing")
+    w.add_argument("--hours", type=_positive_float, help="simulated hours (overrides run.hours)")
+    w.add_argument("--seed", type=_non_negative_int, help="run seed (overrides run.seed)")
+    w.add_argument("--speed", choices=("1", "10", "60", "max"), default="60",
+                   help="simulated seconds per wall second (default 60)")  # fmt: skip
+    w.add_argument("--log-dir", default="logs", type=Path)
+    w.add_argument("--no-speech", action="store_true", help="never start the speech engine")
+    db(w)
+    w.set_defaults(func=cmd_watch)
+
+    rp = sub.add_parser("replay", help="scrub through a stored run in the terminal UI")
+    rp.add_argument("run", help="run id, unique prefix, or 'latest'")
+    rp.add_argument("--at", default="0h", help="start at this time, e.g. 6h")
+    rp.add_argument("--no-speech", action="store_true")
+    db(rp)
+    rp.set_defaults(func=cmd_replay)
+
+    au = sub.add_parser("export-audio", help="render a station's talk and ad reads to a WAV")
+    au.add_argument("run", help="run id, unique prefix, or 'latest'")
+    au.add_argument("--station", required=True, help="call sign")
+    au.add_argument("--from", dest="start", default="0h", help="from this time (e.g. 2h)")
+    au.add_argument("--to", dest="end", default=None, help="up to this time (default: the end)")
+    au.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    db(au)
+    au.set_defaults(func=cmd_export_audio)
 
     e = sub.add_parser("export", help="export a run's as-run log, model calls or ledger")
     e.add_argument("run", help="run id, unique prefix, or 'latest'")
@@ -298,6 +328,82 @@ def cmd_fork(args: argparse.Namespace) -> int:
         f"fork of {parent.id} at {at_s / 3600:g}h: prefix {verdict} ({prefix.rows:,} rows)",
         highlight=False,
     )
+    return 0
+
+
+def _speaker(disabled: bool) -> Any:
+    if disabled:
+        return None
+    from tui.speech import Speaker
+
+    return Speaker()
+
+
+def _time(flag: str, text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CliError(f"{flag}: {exc}") from None
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from personafm.watching import attach_source, live_source
+    from tui.app import PersonaApp
+
+    engine = open_store(args.db)
+    if args.attach:
+        source: Any = attach_source(engine, resolve_run(engine, args.attach).id)
+    else:
+        overrides: dict[str, Any] = {}
+        if args.hours is not None:
+            overrides["run.hours"] = args.hours
+        if args.seed is not None:
+            overrides["run.seed"] = args.seed
+        scenario, path, text = load_scenario(args.scenario, overrides)
+        identities = station_identities(scenario, "local")
+        sponsor = scenario.sponsors.model if scenario.sponsors.model_driven else None
+        check_keys(identities, sponsor)  # before the screen opens, not in the worker
+        speed = float("inf") if args.speed == "max" else float(args.speed)
+        source = live_source(scenario, engine, scenario_path=str(path), scenario_text=text,
+                             log_dir=args.log_dir, speed=speed)  # fmt: skip
+    PersonaApp(source, speaker=_speaker(args.no_speech)).run()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from personafm.watching import stored_source
+    from tui.app import PersonaApp
+
+    at_s = _time("--at", args.at)
+    engine = open_store(args.db)
+    run = resolve_run(engine, args.run)
+    PersonaApp(stored_source(engine, run.id, at_s), speaker=_speaker(args.no_speech)).run()
+    return 0
+
+
+def cmd_export_audio(args: argparse.Namespace) -> int:
+    from tui.audio_export import AudioExportError, render_wav
+
+    engine = open_store(args.db)
+    run = resolve_run(engine, args.run)
+    start = _time("--from", args.start)
+    end = _time("--to", args.end) if args.end else float("inf")
+    rows = [
+        r
+        for r in iter_rows(engine, run.id, "asrun")
+        if r["station"] == args.station
+        and r["kind"] in ("talk", "ad")
+        and r["status"] == "aired"
+        and r["text"]
+        and start <= r["start_s"] < end
+    ]
+    if not rows:
+        raise CliError(f"no talk or ad reads for {args.station} in run {run.id} in that range")
+    try:
+        seconds = render_wav([(args.station, r["text"]) for r in rows], args.out)
+    except AudioExportError as exc:
+        raise CliError(str(exc)) from None
+    err.print(f"{len(rows)} segments, {seconds:.1f} s of audio -> {args.out}", highlight=False)
     return 0
 
 

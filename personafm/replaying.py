@@ -9,7 +9,6 @@ T, then goes live with the changed scenario, as a new run linked to its parent.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,17 +23,6 @@ from personafm.runner import ReplayPlan, RunResult, run_scenario
 from personafm.scenario import Scenario, ScenarioError, format_errors, parse_scenario, set_dotted
 from sim.replay import Replay
 from sim.store import RunRow
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "": 3600.0}
-
-
-def parse_duration(text: str) -> float:
-    """'6h', '90m', '3600s', '1.5d' or a bare number of hours -> seconds."""
-    m = _DURATION.match(text)
-    if not m:
-        raise ValueError(f"expected a duration like 6h, 90m or 3600s, got {text!r}")
-    return float(m[1]) * _UNIT_S[m[2]]
 
 
 def scenario_of(run: RunRow) -> Scenario:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from personafm.scenario import Scenario
 from personafm.world import build_world, station_identities
 from sim.bus import EventBus
 from sim.eventlog import EventLog
+from sim.events import Event
 from sim.models.base import Provider
 from sim.models.local import smollm2_path
 from sim.models.prices import PriceTable
@@ -77,12 +78,16 @@ def run_scenario(
     prices: PriceTable | None = None,
     cost_limit_usd: float | None = None,
     replay: ReplayPlan | None = None,
+    observers: Sequence[Callable[[Event], None]] = (),
+    pace: Callable[[float], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Run ``scenario`` and return its summary. Rows are flushed even if the run fails.
 
     With ``replay`` the recorded responses answer every request before ``until_s``
     (a re-run when that is the whole run, a fork otherwise) and no model is loaded
-    unless the run goes live after it.
+    unless the run goes live after it. ``observers`` see every event (a UI);
+    ``pace`` and ``should_stop`` let a UI pace, pause and end the run.
     """
     if engine is None:
         engine = open_store(db_url or DEFAULT_DB_URL)
@@ -120,6 +125,8 @@ def run_scenario(
     bus = EventBus()
     recorder = Recorder(engine, run_id)
     bus.subscribe(recorder)
+    for observer in observers:
+        bus.subscribe(observer)
     event_log = EventLog(log_dir / f"{run_id}.jsonl", run_id) if scenario.run.event_log else None
     if event_log:
         bus.subscribe(event_log)
@@ -151,10 +158,13 @@ def run_scenario(
             hours * 3600.0,
             dispatcher,
             on_progress=on_progress,
-            should_stop=lambda: dispatcher.over_budget,
+            should_stop=lambda: dispatcher.over_budget or bool(should_stop and should_stop()),
+            pace=pace,
         )
         if dispatcher.over_budget:
             status = "cost_limit"
+        elif should_stop is not None and should_stop():
+            status = "stopped"
         else:
             world.env.run(until=hours * 3600.0)  # only moves the clock: every earlier event ran
             status = "finished"

@@ -6,6 +6,7 @@ hour clock, the audience for availability and ratings dayparts.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 QUARTER_HOUR_S = 900.0
@@ -66,3 +67,15 @@ class SimClock:
 
     def label(self, sim_s: float) -> str:
         return self.at(sim_s).strftime("%a %H:%M")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "": 3600.0}
+
+
+def parse_duration(text: str) -> float:
+    """'6h', '90m', '3600s', '1.5d' or a bare number of hours -> seconds."""
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"expected a duration like 6h, 90m or 3600s, got {text!r}")
+    return float(m[1]) * _UNIT_S[m[2]]

@@ -6,6 +6,7 @@ batch), which is what keeps a 100-station week inside the benchmark budget.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -18,10 +19,14 @@ from sim.events import Event
 
 
 class Recorder:
-    def __init__(self, engine: Engine, run_id: str, batch_rows: int = 20_000) -> None:
+    def __init__(
+        self, engine: Engine, run_id: str, batch_rows: int = 20_000, max_wait_s: float = 1.0
+    ) -> None:
         self.engine = engine
         self.run_id = run_id
         self.batch_rows = batch_rows
+        self.max_wait_s = max_wait_s  # readers of a growing run (attach) lag at most this
+        self._last_flush = time.monotonic()
         self.rows_written = 0
         self._buffer: dict[type[SQLModel], list[dict[str, Any]]] = defaultdict(list)
         self._pending = 0
@@ -39,10 +44,14 @@ class Recorder:
             row["run_id"] = self.run_id
         self._buffer[table].append(row)
         self._pending += 1
-        if self._pending >= self.batch_rows:
+        if (
+            self._pending >= self.batch_rows
+            or time.monotonic() - self._last_flush >= self.max_wait_s
+        ):
             self.flush()
 
     def flush(self) -> None:
+        self._last_flush = time.monotonic()
         if not self._pending:
             return
         with self.engine.begin() as conn:

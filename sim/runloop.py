@@ -16,13 +16,15 @@ def run_until(
     on_progress: Callable[[float], None] | None = None,
     progress_every: int = 5_000,
     should_stop: Callable[[], bool] | None = None,
+    pace: Callable[[float], None] | None = None,
 ) -> int:
     """Process events up to (not including) ``until``; return how many were processed.
 
     Requests raised at one instant are flushed together once every process at
     that instant has had its turn, i.e. when the next event lies in the future.
     ``should_stop`` is polled after every flush and with the progress callback; it ends
-    the run early (e.g. at a cost limit).
+    the run early (e.g. at a cost limit). ``pace(t)`` is called before each step with the
+    time of the next event: a UI uses it to run at wall-clock speed, pause or step.
     """
     steps = 0
     peek, step = env.peek, env.step
@@ -35,6 +37,10 @@ def run_until(
             continue
         if t >= until:
             break
+        if pace is not None:
+            pace(t)
+            if should_stop is not None and should_stop():
+                break
         step()
         steps += 1
         if steps % progress_every == 0:

@@ -12,8 +12,9 @@ from sqlalchemy import Engine, text
 
 from personafm.cli import main
 from personafm.export import resolve_run
-from personafm.replaying import fork, forked_scenario, parse_duration, rerun, scenario_of
+from personafm.replaying import fork, forked_scenario, rerun, scenario_of
 from personafm.scenario import ScenarioError
+from sim.clock import parse_duration
 from sim.store import open_store
 from tests.helpers import query_run, scripted_toml
 

@@ -1,0 +1,58 @@
+"""Wiring the terminal UI to a run: live (a simulation in a worker thread), replay, attach."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from personafm.runner import run_scenario
+from personafm.scenario import Scenario
+from sim.events import Event
+from tui.sources import AttachSource, LiveSource, StoredSource
+from tui.timeline import Timeline
+
+
+def live_source(
+    scenario: Scenario,
+    engine: Engine,
+    *,
+    scenario_path: str = "",
+    scenario_text: str = "",
+    log_dir: Path = Path("logs"),
+    speed: float = 60.0,
+    run_kwargs: dict[str, Any] | None = None,
+) -> LiveSource:
+    """A source whose worker runs ``scenario`` (stored as usual) while the UI watches."""
+    timeline = Timeline("", scenario.run.name, scenario.run.seed, scenario.run.start,
+                        scenario.run.hours)  # fmt: skip
+
+    def run(
+        observers: list[Callable[[Event], None]],
+        pace: Callable[[float], None],
+        should_stop: Callable[[], bool],
+    ) -> None:
+        result = run_scenario(
+            scenario,
+            engine=engine,
+            scenario_path=scenario_path,
+            scenario_text=scenario_text,
+            log_dir=log_dir,
+            observers=observers,
+            pace=pace,
+            should_stop=should_stop,
+            **(run_kwargs or {}),
+        )
+        timeline.run_id = result.run_id
+
+    return LiveSource(timeline, run, speed=speed)
+
+
+def stored_source(engine: Engine, run_id: str, at_s: float = 0.0) -> StoredSource:
+    return StoredSource(Timeline.from_store(engine, run_id), at_s=at_s)
+
+
+def attach_source(engine: Engine, run_id: str) -> AttachSource:
+    return AttachSource(Timeline.from_store(engine, run_id), engine)

@@ -1,0 +1,235 @@
+"""The terminal UI, driven by Textual's pilot: live watching, replay, attach, the station
+screen, and snapshots of the grid and the station screen at a fixed seed."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from personafm.watching import attach_source, live_source, stored_source
+from sim.store import open_store
+from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
+from tui.app import GotoScreen, PersonaApp, StationScreen
+from tui.sources import Pacer
+from tui.timeline import Timeline
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def stored(engine: Engine, tmp_path: Path) -> str:
+    """A 6-hour, 3-station scripted run (seed 3) in the store."""
+    return run(scripted_scenario(hours=6, stations=3, seed=3), engine, tmp_path).run_id
+
+
+async def test_the_grid_fills_as_a_live_run_advances(engine: Engine, tmp_path: Path) -> None:
+    source = live_source(
+        scripted_scenario(hours=3, stations=3), engine, log_dir=tmp_path, speed=math.inf
+    )
+    app = PersonaApp(source, refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if source.finished and app.now_s > 2 * 3600:
+                break
+        await pilot.pause(0.2)
+        assert list(app.cards) == ["KTA", "KTB", "KTC"]
+        cards = [card.last for card in app.cards.values()]
+        assert all(c is not None and c.now is not None for c in cards)
+        assert all(c.balance_cents is not None and c.aqh is not None for c in cards)  # type: ignore[union-attr]
+        assert app.now_s > 2 * 3600
+    assert source.finished and source.error is None
+
+
+async def test_pause_stops_the_clock_and_speed_changes(engine: Engine, tmp_path: Path) -> None:
+    source = live_source(
+        scripted_scenario(hours=24, stations=2), engine, log_dir=tmp_path, speed=600.0
+    )
+    app = PersonaApp(source, refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("space")
+        assert source.paused
+        await pilot.pause(0.3)  # let the worker reach its next wait
+        frozen = app.now_s
+        await pilot.pause(0.6)
+        assert app.now_s == frozen
+        assert "paused" in str(app.query_one("#status").render())
+        await pilot.press("space")
+        await pilot.pause(0.6)
+        assert app.now_s > frozen  # 600 simulated seconds per second
+        speeds = []
+        for _ in range(4):
+            await pilot.press("s")
+            speeds.append(source.speed)
+        assert speeds == [1.0, 10.0, 60.0, math.inf]
+        assert "speed max" in str(app.query_one("#status").render())
+
+
+async def test_step_lets_exactly_one_segment_air(engine: Engine, tmp_path: Path) -> None:
+    source = live_source(
+        scripted_scenario(hours=24, stations=1), engine, log_dir=tmp_path, speed=60.0
+    )
+    app = PersonaApp(source, refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await pilot.pause(0.4)
+        before = len(app.timeline.stations["KTA"].segs)
+        await pilot.press("n")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if source.paused and len(app.timeline.stations["KTA"].segs) > before:
+                break
+        await pilot.pause(0.3)
+        assert source.paused
+        assert len(app.timeline.stations["KTA"].segs) == before + 1
+
+
+async def test_focusing_a_station_opens_its_screen(engine: Engine, stored: str) -> None:
+    app = PersonaApp(stored_source(engine, stored, at_s=5 * 3600))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        assert isinstance(app.screen, StationScreen) and app.screen.call_sign == "KTB"
+        table = app.screen.query_one("#asrun")
+        assert table.row_count > 50
+        app.screen.query_one("#search").value = "talk"
+        await pilot.pause()
+        assert 0 < app.screen.query_one("#asrun").row_count < table.row_count + 1
+        calls = app.screen.query_one("#calls")
+        assert calls.row_count == len(
+            [
+                c
+                for c in export_rows(engine, stored, "calls")
+                if c["station"] == "KTB" and c["sim_time_s"] <= 5 * 3600
+            ]
+        )
+        await pilot.press("escape")
+        assert not isinstance(app.screen, StationScreen)
+        app.query_one("#card-KTC").focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, StationScreen) and app.screen.call_sign == "KTC"
+
+
+async def test_replay_seeks_to_a_time_and_shows_what_aired_then(
+    engine: Engine, stored: str
+) -> None:
+    asrun = [r for r in export_rows(engine, stored, "asrun") if r["status"] == "aired"]
+    app = PersonaApp(stored_source(engine, stored))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("g")
+        assert isinstance(app.screen, GotoScreen)
+        await pilot.press(*"4.5h", "enter")
+        await pilot.pause()
+        assert app.now_s == 4.5 * 3600
+        for station in ("KTA", "KTB", "KTC"):
+            on_air = [
+                r
+                for r in asrun
+                if r["station"] == station and r["start_s"] <= app.now_s < r["end_s"]
+            ]
+            card = app.cards[station].last
+            assert card is not None and card.now is not None
+            assert (card.now.seq, card.now.title) == (on_air[-1]["seq"], on_air[-1]["title"])
+        # step back and forth through segment starts, jump by the hour
+        await pilot.press("right")
+        later = app.now_s
+        assert later > 4.5 * 3600 and any(r["start_s"] == later for r in asrun)
+        await pilot.press("left", "left")
+        assert app.now_s < 4.5 * 3600
+        await pilot.press("left_square_bracket")
+        assert app.now_s < 3.5 * 3600
+
+
+async def test_attach_follows_rows_written_by_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(scripted_toml(hours=24 * 20, stations=12), encoding="utf-8")
+    writer = subprocess.Popen(
+        [sys.executable, "-m", "personafm.cli", "run", str(scenario), "--db", f"sqlite:///{db}",
+         "--quiet", "--log-dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        engine = open_store(f"sqlite:///{db}")
+        run_id = None
+        for _ in range(100):
+            rows = query_run(engine, "select id from runs where :r = :r", "")
+            if rows:
+                run_id = rows[0][0]
+                if query_run(engine, "select count(*) from asrun where run_id = :r", run_id)[0][0]:
+                    break
+            time.sleep(0.1)
+        assert run_id is not None
+        source = attach_source(engine, run_id)
+        app = PersonaApp(source, refresh_s=0.1)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.3)
+            first_end, first_rows = (
+                app.now_s,
+                sum(len(s.segs) for s in app.timeline.stations.values()),
+            )
+            await pilot.pause(2.0)
+            rows_now = sum(len(s.segs) for s in app.timeline.stations.values())
+            assert rows_now > first_rows and app.now_s > first_end  # the picture moved on
+            assert len(app.cards) == 12
+            await pilot.press("space")  # hold the picture
+            held = app.now_s
+            await pilot.pause(1.5)
+            assert app.now_s == held
+    finally:
+        writer.terminate()
+        writer.wait(timeout=10)
+
+
+def test_pacer_runs_at_wall_clock_speed() -> None:
+    pacer = Pacer(speed=100.0)
+    start = time.monotonic()
+    pacer.wait(0.0)
+    pacer.wait(30.0)  # 30 simulated seconds at 100x: 0.3 s
+    assert 0.25 <= time.monotonic() - start <= 0.6
+    pacer.set_speed(math.inf)
+    start = time.monotonic()
+    pacer.wait(10_000.0)
+    assert time.monotonic() - start < 0.05
+
+
+def test_timeline_cards_alerts_and_deals(engine: Engine, tmp_path: Path) -> None:
+    persona = "template_rate = 0.9\n"  # 90% of talk follows "... is in the books. Next up"
+    result = run(scripted_scenario(hours=24, stations=2, persona=persona), engine, tmp_path)
+    tl = Timeline.from_store(engine, result.run_id)
+    card = tl.card("KTA", 20 * 3600)
+    phrase = tl.catchphrase("KTA", 20 * 3600)
+    assert phrase is not None and phrase[1] >= 10
+    assert phrase[0] in "is in the books next up" and f'catchphrase "{phrase[0]}"' in card.alerts[-1]
+    assert (
+        card.balance_cents == tl.stations["KTA"].ledger[-1]["balance_after_cents"]
+        or card.balance_cents
+    )
+    contracts = export_rows(engine, result.run_id, "contracts")
+    for c in contracts:
+        mid = (c["signed_s"] + min(c["end_s"], 24 * 3600)) / 2
+        if c["status"] in ("active", "completed"):
+            assert c["sponsor"] in tl.active_deals(c["station"], mid)
+    assert tl.card("KTA", 0.0).now is not None
+
+
+def test_snapshot_of_the_grid(snap_compare, engine: Engine, stored: str) -> None:
+    app = PersonaApp(stored_source(engine, stored, at_s=4 * 3600 + 600))
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_snapshot_of_the_station_screen(snap_compare, engine: Engine, stored: str) -> None:
+    app = PersonaApp(stored_source(engine, stored, at_s=4 * 3600 + 600))
+
+    async def open_station(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.press("1")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=open_station)

@@ -1,0 +1,432 @@
+"""The Persona FM terminal UI: a grid of station cards, a station screen, help.
+
+One app serves ``watch`` (a live simulation), ``replay`` (a stored run) and
+``watch --attach`` (a run another process is writing): the source fills the
+timeline and the UI renders the timeline at the source's current time on a
+refresh tick. Nothing off the UI thread touches a widget.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+
+from sim.clock import parse_duration
+from tui.sources import Source, speed_label
+from tui.timeline import Card, Segment, Timeline
+
+SPARK = "▁▂▃▄▅▆▇█"
+TABLE_ROWS = 500  # rows shown per table (newest); search looks through all of them
+
+
+def sparkline(values: list[int] | list[float], width: int = 16) -> str:
+    if not values:
+        return ""
+    values = list(values)[-width:]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1
+    return "".join(SPARK[int((v - lo) / span * (len(SPARK) - 1))] for v in values)
+
+
+def money(cents: int | None) -> str:
+    return "—" if cents is None else f"${cents / 100:,.2f}"
+
+
+def bar(fraction: float, width: int = 20) -> str:
+    filled = round(max(0.0, min(1.0, fraction)) * width)
+    return "━" * filled + "╌" * (width - filled)
+
+
+class StationCard(Static, can_focus=True):
+    """One station: name and model, now playing, the DJ's words, money, audience, deals."""
+
+    DEFAULT_CSS = """
+    StationCard { height: 100%; }
+    StationCard:focus { background: $boost; }
+    """
+
+    def __init__(self, call_sign: str, index: int) -> None:
+        super().__init__(id=f"card-{call_sign}")
+        self.call_sign = call_sign
+        self.index = index
+        self.last: Card | None = None
+
+    def show(self, card: Card) -> None:
+        self.last = card
+        self.update(render_card(card, self.index))
+
+
+def render_card(c: Card, index: int) -> Panel:
+    lines: list[Text] = []
+    if c.now is None:
+        lines.append(Text("off air", style="dim"))
+    else:
+        what = _segment_label(c.now)
+        lines.append(Text.assemble(("▶ ", "bold green"), (what, "bold")))
+        lines.append(Text(bar(c.progress), style="green"))
+    words = (c.last_words or "").strip()
+    lines.append(Text(f"“{words[:160]}”" if words else "", style="italic"))
+    lines.append(
+        Text.assemble(
+            ("balance ", "dim"),
+            (money(c.balance_cents), "bold"),
+            " ",
+            (sparkline(c.balance_history), "cyan"),
+        )
+    )
+    aqh = "—" if c.aqh is None else f"{c.aqh:,}"
+    share = "" if c.share is None else f" ({c.share:.0%})"
+    lines.append(
+        Text.assemble(
+            ("AQH ", "dim"), (aqh + share, "bold"), " ", (sparkline(c.aqh_history), "magenta")
+        )
+    )
+    deals = ", ".join(c.active_deals[:3]) if c.active_deals else "none"
+    lines.append(Text.assemble(("deals ", "dim"), deals))
+    lines.append(
+        Text.assemble(
+            ("calls ", "dim"),
+            f"{c.calls}",
+            ("  cost ", "dim"),
+            f"${c.cost_usd:.4f}",
+            ("  faults ", "dim"),
+            (f"{c.faults}", "yellow" if c.faults else ""),
+        )
+    )
+    for alert in c.alerts:
+        lines.append(Text(f"⚠ {alert}", style="bold red"))
+    title = Text.assemble((f"{index} ", "dim"), (c.call_sign, "bold"), f" {c.name}")
+    return Panel(Group(*lines), title=title, subtitle=c.model, border_style="blue")
+
+
+def _segment_label(s: Segment) -> str:
+    if s.kind == "song":
+        return f"{s.title} — {s.artist}"
+    return {"talk": "DJ talk", "ad": "ad break", "id": "station ID"}.get(s.kind, s.kind)
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = "StatusBar { height: 1; background: $primary-background; }"
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [("escape,question_mark,q", "dismiss", "Close")]
+    DEFAULT_CSS = "HelpScreen { align: center middle; } #help { width: 64; height: auto; }"
+
+    def compose(self) -> ComposeResult:
+        rows = [
+            ("space", "pause / resume (attach: hold the picture / follow)"),
+            ("s", "speed: 1×, 10×, 60×, max"),
+            ("n / →", "step one segment forward"),
+            ("←", "step one segment back (replay)"),
+            ("[ / ]", "an hour back / forward (replay)"),
+            ("g", "go to a time, e.g. 6h, 90m, 2d"),
+            ("1-9, enter", "open a station's screen"),
+            ("t", "speech on/off for the focused station"),
+            ("escape", "back"),
+            ("?", "this help"),
+            ("q", "quit"),
+        ]
+        text = Text()
+        for key, what in rows:
+            text.append(f"{key:>12}  ", style="bold")
+            text.append(what + "\n")
+        yield Static(Panel(text, title="keys"), id="help")
+
+    async def action_dismiss(self, result: Any = None) -> None:
+        self.dismiss(result)
+
+
+class GotoScreen(ModalScreen[float | None]):
+    DEFAULT_CSS = "GotoScreen { align: center middle; } Input { width: 40; }"
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="go to: 6h, 90m, 1.5d", id="goto")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            self.dismiss(parse_duration(event.value))
+        except ValueError as exc:
+            self.notify(str(exc), severity="error")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class StationScreen(Screen[None]):
+    """Everything about one station up to now: as-run, talk, ledger, deals, mail, calls."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "app.pop_screen", "Back")]
+
+    def __init__(self, timeline: Timeline, call_sign: str, at_s: float) -> None:
+        super().__init__()
+        self.timeline = timeline
+        self.call_sign = call_sign
+        self.at_s = at_s
+
+    def compose(self) -> ComposeResult:
+        st = self.timeline.stations[self.call_sign]
+        clock = self.timeline.clock.label(self.at_s)
+        yield Static(
+            Text.assemble((st.call_sign, "bold"), f" {st.name} · {st.model} · as of {clock}"),
+            id="station-title",
+        )
+        with TabbedContent():
+            with TabPane("As-run", id="tab-asrun"), Vertical():
+                yield Input(placeholder="search the as-run log", id="search")
+                yield DataTable(id="asrun", zebra_stripes=True)
+            with TabPane("Talk", id="tab-talk"):
+                yield DataTable(id="talk")
+            with TabPane("Ledger", id="tab-ledger"), Vertical():
+                yield Static(id="balance-chart")
+                yield DataTable(id="ledger")
+            with TabPane("Deals", id="tab-deals"), Vertical():
+                yield DataTable(id="contracts")
+                yield DataTable(id="negotiations")
+            with TabPane("Messages", id="tab-messages"):
+                yield DataTable(id="messages")
+            with TabPane("Calls", id="tab-calls"):
+                yield DataTable(id="calls")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
+        st = tl.stations[cs]
+        self._fill_asrun("")
+        talk = self.query_one("#talk", DataTable)
+        talk.add_columns("time", "kind", "words")
+        for seg in [s for s in tl.segments(cs, t) if s.kind == "talk"][-TABLE_ROWS:]:
+            talk.add_row(tl.clock.label(seg.start_s), seg.source, seg.text or "")
+        ledger = self.query_one("#ledger", DataTable)
+        ledger.add_columns("time", "amount", "kind", "counterparty", "reason", "balance")
+        rows = tl.rows_until(cs, "ledger", t)
+        for r in rows[-TABLE_ROWS:]:
+            ledger.add_row(
+                tl.clock.label(r["sim_time_s"]),
+                money(r["amount_cents"]),
+                r["kind"],
+                r["counterparty"],
+                r["reason"],
+                money(r["balance_after_cents"]),
+            )
+        chart = sparkline([r["balance_after_cents"] for r in rows], width=60)
+        self.query_one("#balance-chart", Static).update(f"balance  {chart}")
+        contracts = self.query_one("#contracts", DataTable)
+        contracts.add_columns("contract", "sponsor", "terms", "signed", "state")
+        for cid, c in st.contracts.items():
+            if c["signed_s"] > t:
+                continue
+            done = [
+                kind
+                for at, kind in c["events"]
+                if at <= t and kind in ("completed", "cancelled", "scam")
+            ]
+            contracts.add_row(cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]),
+                              done[-1] if done else "active")  # fmt: skip
+        negotiations = self.query_one("#negotiations", DataTable)
+        negotiations.add_columns("deal", "sponsor", "round", "party", "move", "status", "time")
+        for r in [r for r in st.negotiations if r["sim_time_s"] <= t][-TABLE_ROWS:]:
+            negotiations.add_row(r["negotiation_id"], r["counterparty"], str(r["round"]),
+                                 r["party"], r["move"], r["status_after"],
+                                 tl.clock.label(r["sim_time_s"]))  # fmt: skip
+        messages = self.query_one("#messages", DataTable)
+        messages.add_columns("time", "kind", "probe", "message", "reply")
+        for r in tl.rows_until(cs, "messages", t)[-TABLE_ROWS:]:
+            messages.add_row(tl.clock.label(r["sim_time_s"]), r["kind"], r["probe_category"],
+                             r["text"][:80], st.replies.get(r["message_id"], "")[:80])  # fmt: skip
+        calls = self.query_one("#calls", DataTable)
+        calls.add_columns("time", "model", "in", "out", "latency s", "cost $", "ok", "source")
+        for r in tl.rows_until(cs, "calls", t)[-TABLE_ROWS:]:
+            calls.add_row(tl.clock.label(r["sim_time_s"]), r["model"], str(r["input_tokens"]),
+                          str(r["output_tokens"]), f"{r['latency_s']:.2f}",
+                          f"{r.get('cost_usd') or 0:.5f}", "yes" if r["ok"] else "no",
+                          r.get("source", "live"))  # fmt: skip
+
+    def _fill_asrun(self, query: str) -> None:
+        table = self.query_one("#asrun", DataTable)
+        table.clear(columns=True)
+        table.add_columns("time", "kind", "item", "source")
+        q = query.lower().strip()
+        segs = self.timeline.segments(self.call_sign, self.at_s)
+        if q:
+            segs = [s for s in segs if q in f"{s.title} {s.artist} {s.text} {s.kind}".lower()]
+        for s in segs[-TABLE_ROWS:]:
+            item = _segment_label(s) if s.kind == "song" else (s.text or s.kind)
+            table.add_row(self.timeline.clock.label(s.start_s), s.kind, item[:100], s.source)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self._fill_asrun(event.value)
+
+
+class PersonaApp(App[None]):
+    TITLE = "Persona FM"
+    CSS = """
+    #grid { grid-size: 2; grid-gutter: 0 1; height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("s", "speed", "Speed"),
+        Binding("n,right", "step(1)", "Step"),
+        Binding("left", "step(-1)", "Back", show=False),
+        Binding("left_square_bracket", "jump(-3600)", "-1h", show=False),
+        Binding("right_square_bracket", "jump(3600)", "+1h", show=False),
+        Binding("g", "goto", "Go to"),
+        Binding("t", "speech", "Speech"),
+        Binding("enter", "open_focused", "Open", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        *[Binding(str(i), f"open_station({i})", show=False) for i in range(1, 10)],
+    ]
+
+    def __init__(self, source: Source, speaker: Any = None, refresh_s: float = 0.2) -> None:
+        super().__init__()
+        self.source = source
+        self.speaker = speaker
+        self.refresh_s = refresh_s
+        self.cards: dict[str, StationCard] = {}
+        self._spoken: dict[str, float] = {}
+        self._speech_on = False
+        self._error_shown = False
+        # kept as attributes: the refresh tick runs while other screens are on top
+        self.status_bar = StatusBar(id="status")
+        self.grid = Grid(id="grid")
+
+    # -- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield self.status_bar
+        yield self.grid
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.speaker is not None:
+            self.speaker.start()
+        self.source.start()
+        self.refresh_view()
+        self.set_interval(self.refresh_s, self.refresh_view)
+
+    def on_unmount(self) -> None:
+        self.source.stop()
+        if self.speaker is not None:
+            self.speaker.stop()
+
+    @property
+    def now_s(self) -> float:
+        return self.source.now()
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.source.timeline
+
+    def refresh_view(self) -> None:
+        self.source.poll()
+        tl = self.timeline
+        for call_sign in tl.order():
+            if call_sign not in self.cards:
+                card = StationCard(call_sign, len(self.cards) + 1)
+                self.cards[call_sign] = card
+                self.grid.mount(card)
+        t = self.now_s
+        for call_sign, card in self.cards.items():
+            card.show(tl.card(call_sign, t))
+        self._speak(t)
+        self.status_bar.update(self._status(t))
+        error = getattr(self.source, "error", None)
+        if error is not None and not self._error_shown:
+            self._error_shown = True
+            self.notify(f"simulation stopped: {error}", severity="error", timeout=30)
+
+    def _status(self, t: float) -> Text:
+        tl = self.timeline
+        src = self.source
+        state = "⏸ paused" if src.paused else "▶ playing"
+        if src.mode == "attach":
+            state = "⏸ holding" if src.paused else "● following"
+        if src.finished:
+            state = "■ finished"
+        speech = "  🔊 speech" if self._speech_on else ""
+        return Text.assemble(
+            (f" {tl.name}", "bold"),
+            f" · seed {tl.seed} · {src.mode} · ",
+            (tl.clock.label(t), "bold"),
+            f" {tl.clock.daypart(t)} · {state} · speed {speed_label(src.speed)}{speech}",
+        )
+
+    # -- speech -----------------------------------------------------------------------------
+    def _speak(self, t: float) -> None:
+        if not self._speech_on or self.speaker is None:
+            return
+        focused = self.focused
+        if not isinstance(focused, StationCard):
+            return
+        st = self.timeline.stations[focused.call_sign]
+        last = self._spoken.get(focused.call_sign, t)
+        for seg in st.words[bisect_right(st.words_t, last) : bisect_right(st.words_t, t)]:
+            self.speaker.say(focused.call_sign, seg.text or "")
+        self._spoken[focused.call_sign] = t
+
+    def action_speech(self) -> None:
+        if self.speaker is None or not getattr(self.speaker, "available", False):
+            problem = getattr(self.speaker, "problem", None) or "speech is not available"
+            self.notify(problem, severity="warning")
+            return
+        self._speech_on = not self._speech_on
+        self._spoken.clear()
+        if not self._speech_on:
+            self.speaker.clear()
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_toggle_pause(self) -> None:
+        self.source.toggle_pause()
+        self.refresh_view()
+
+    def action_speed(self) -> None:
+        self.source.cycle_speed()
+        self.refresh_view()
+
+    def action_step(self, direction: int) -> None:
+        self.source.step(direction)
+        self.refresh_view()
+
+    def action_jump(self, seconds: float) -> None:
+        self.source.seek(self.now_s + seconds)
+        self.refresh_view()
+
+    def action_goto(self) -> None:
+        def go(t: float | None) -> None:
+            if t is not None:
+                self.seek(t)
+
+        self.push_screen(GotoScreen(), go)
+
+    def seek(self, t: float) -> None:
+        self.source.seek(t)
+        self.refresh_view()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_open_station(self, index: int) -> None:
+        order = list(self.cards)
+        if 1 <= index <= len(order):
+            self.open_station(order[index - 1])
+
+    def action_open_focused(self) -> None:
+        if isinstance(self.focused, StationCard):
+            self.open_station(self.focused.call_sign)
+
+    def open_station(self, call_sign: str) -> None:
+        self.push_screen(StationScreen(self.timeline, call_sign, self.now_s))
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit()

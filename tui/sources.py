@@ -1,0 +1,331 @@
+"""Where the UI's rows come from: a live simulation, a stored run, or a run being written.
+
+Each source fills a ``Timeline`` and says what simulated time to show. Only the
+UI thread touches the timeline: the live worker and the attach poller hand rows
+over through a queue that the UI drains on its refresh tick.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sqlalchemy import Engine
+
+from sim.events import Event
+from tui.timeline import Timeline
+
+SPEEDS: tuple[float, ...] = (1.0, 10.0, 60.0, math.inf)
+MAX_DRAIN = 20_000  # rows applied per UI tick, so a burst never freezes the screen
+
+
+def speed_label(speed: float) -> str:
+    return "max" if math.isinf(speed) else f"{speed:g}×"
+
+
+class Source(Protocol):
+    timeline: Timeline
+    mode: str  # live | replay | attach
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def poll(self) -> int: ...  # apply pending rows; return how many
+    def now(self) -> float: ...
+    @property
+    def paused(self) -> bool: ...
+    @property
+    def speed(self) -> float: ...
+    def toggle_pause(self) -> None: ...
+    def cycle_speed(self) -> None: ...
+    def step(self, direction: int = 1) -> None: ...
+    def seek(self, t: float) -> None: ...
+    @property
+    def finished(self) -> bool: ...
+
+
+class Pacer:
+    """Paces a simulation thread to wall-clock speed; pause, resume and single steps.
+
+    The worker calls ``wait(t)`` before each event at time ``t``; the UI thread
+    changes speed or pauses. ``step()`` lets exactly one more segment air.
+    """
+
+    def __init__(self, speed: float = math.inf, paused: bool = False) -> None:
+        self._cond = threading.Condition()
+        self._speed = speed
+        self._paused = paused
+        self._steps = 0
+        self._stopped = False
+        self._anchor: tuple[float, float] | None = None  # (wall, sim) at the last change
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def set_speed(self, speed: float) -> None:
+        with self._cond:
+            self._speed = speed
+            self._anchor = None
+            self._cond.notify_all()
+
+    def set_paused(self, paused: bool) -> None:
+        with self._cond:
+            self._paused = paused
+            self._steps = 0
+            self._anchor = None
+            self._cond.notify_all()
+
+    def step(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._steps = 1
+            self._anchor = None
+            self._cond.notify_all()
+
+    def segment_aired(self) -> None:
+        with self._cond:
+            if self._steps:
+                self._steps -= 1
+                if not self._steps:
+                    self._paused = True
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def wait(self, t: float) -> None:
+        with self._cond:
+            while True:
+                if self._stopped:
+                    return
+                if self._paused:
+                    self._cond.wait(0.1)
+                    continue
+                if math.isinf(self._speed):
+                    return
+                now = time.monotonic()
+                if self._anchor is None:
+                    self._anchor = (now, t)
+                due = self._anchor[0] + (t - self._anchor[1]) / self._speed
+                if due <= now:
+                    return
+                self._cond.wait(min(0.1, due - now))
+
+
+RunFn = Callable[[list[Callable[[Event], None]], Callable[[float], None], Callable[[], bool]], Any]
+
+
+class LiveSource:
+    """Runs the simulation in a worker thread; rows reach the UI through a queue."""
+
+    mode = "live"
+
+    def __init__(self, timeline: Timeline, run: RunFn, speed: float = 60.0) -> None:
+        self.timeline = timeline
+        self._run = run
+        self.pacer = Pacer(speed=speed)
+        self._rows: queue.SimpleQueue[tuple[str, dict[str, Any]]] = queue.SimpleQueue()
+        self._sim_now = 0.0
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="simulation", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            self._run([self._observe], self._pace, lambda: self.pacer.stopped)
+        except BaseException as exc:  # shown by the UI; the thread must not die silently
+            self.error = exc
+        finally:
+            self._done.set()
+
+    def _pace(self, t: float) -> None:
+        self.pacer.wait(t)
+        self._sim_now = max(self._sim_now, t)
+
+    def _observe(self, event: Event) -> None:
+        table = event.table
+        if table is None:
+            return
+        name = table.__tablename__  # type: ignore[attr-defined]
+        row = event.row()
+        self._rows.put((name, row))
+        if name == "asrun" and row.get("status") == "aired":
+            self.pacer.segment_aired()
+
+    def stop(self) -> None:
+        self.pacer.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def poll(self) -> int:
+        n = 0
+        while n < MAX_DRAIN:
+            try:
+                table, row = self._rows.get_nowait()
+            except queue.Empty:
+                break
+            self.timeline.apply(table, row)
+            n += 1
+        return n
+
+    def now(self) -> float:
+        return self._sim_now
+
+    @property
+    def paused(self) -> bool:
+        return self.pacer.paused
+
+    @property
+    def speed(self) -> float:
+        return self.pacer.speed
+
+    @property
+    def finished(self) -> bool:
+        return self._done.is_set()
+
+    def toggle_pause(self) -> None:
+        self.pacer.set_paused(not self.pacer.paused)
+
+    def cycle_speed(self) -> None:
+        self.pacer.set_speed(_next_speed(self.pacer.speed))
+
+    def step(self, direction: int = 1) -> None:
+        if direction > 0:
+            self.pacer.step()
+
+    def seek(self, t: float) -> None:  # a live run cannot go back in time
+        return
+
+
+class StoredSource:
+    """A run in the store: a playhead that plays at any speed, steps and seeks."""
+
+    mode = "replay"
+
+    def __init__(self, timeline: Timeline, at_s: float = 0.0, speed: float = 60.0) -> None:
+        self.timeline = timeline
+        self._t = at_s
+        self._speed = speed
+        self._paused = True
+        self._tick_wall: float | None = None
+        self._segment_times: list[float] | None = None
+
+    def start(self) -> None:
+        return
+
+    def stop(self) -> None:
+        return
+
+    def poll(self) -> int:
+        now = time.monotonic()
+        if not self._paused and self._tick_wall is not None:
+            step = (now - self._tick_wall) * (self._speed if not math.isinf(self._speed) else 3600)
+            self._t = min(self.end_s, self._t + step)
+            if self._t >= self.end_s:
+                self._paused = True
+        self._tick_wall = now
+        return 0
+
+    @property
+    def end_s(self) -> float:
+        return max(self.timeline.end_s, self.timeline.hours * 3600.0)
+
+    def now(self) -> float:
+        return self._t
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def finished(self) -> bool:
+        return self._t >= self.end_s
+
+    def toggle_pause(self) -> None:
+        self._paused = not self._paused
+        self._tick_wall = time.monotonic()
+
+    def cycle_speed(self) -> None:
+        self._speed = _next_speed(self._speed)
+
+    def step(self, direction: int = 1) -> None:
+        """Move to the next (or previous) segment start of any station."""
+        if self._segment_times is None or len(self._segment_times) == 0:
+            self._segment_times = self.timeline.segment_times()
+        times = self._segment_times
+        if not times:
+            return
+        if direction > 0:
+            i = bisect_right(times, self._t)
+            self._t = times[min(i, len(times) - 1)]
+        else:
+            i = bisect_left(times, self._t)
+            self._t = times[max(0, i - 1)]
+
+    def seek(self, t: float) -> None:
+        self._t = min(max(0.0, t), self.end_s)
+
+
+class AttachSource(StoredSource):
+    """Follows a run another process is writing: polls the store and keeps up with it."""
+
+    mode = "attach"
+
+    def __init__(self, timeline: Timeline, engine: Engine, every_s: float = 0.5) -> None:
+        super().__init__(timeline)
+        self._engine = engine
+        self._every_s = every_s
+        self._last_poll = 0.0
+        self._following = True
+
+    def poll(self) -> int:
+        added = 0
+        now = time.monotonic()
+        if now - self._last_poll >= self._every_s:
+            self._last_poll = now
+            added = self.timeline.catch_up(self._engine)
+            self._segment_times = None
+        if self._following:
+            self._t = self.timeline.end_s
+        else:
+            super().poll()
+        return added
+
+    def toggle_pause(self) -> None:
+        """Pause holds the picture where it is; resume follows the live edge again."""
+        self._following = not self._following
+
+    @property
+    def paused(self) -> bool:
+        return not self._following
+
+    def seek(self, t: float) -> None:
+        self._following = False
+        super().seek(t)
+
+
+def _next_speed(speed: float) -> float:
+    i = SPEEDS.index(speed) if speed in SPEEDS else -1
+    return SPEEDS[(i + 1) % len(SPEEDS)]

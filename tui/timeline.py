@@ -1,0 +1,383 @@
+"""What the UI shows, as a function of simulated time.
+
+Every stored row of a run (as-run, ledger, ratings, faults, calls, contracts,
+negotiations, messages) goes into per-station, time-sorted lists, whether it
+comes from the store (replay), from a store another process is writing
+(attach) or from the live event bus (watch). ``card(station, t)`` answers
+"what did this station look like at time t" with binary searches, so seeking
+anywhere in a month-long run is instant and live and replay share one path.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from economy.audience import RatingsRow
+from economy.contracts import ContractEventRow, ContractRow
+from economy.ledger import LedgerRow
+from economy.listeners import MessageRow, ReplyRow
+from economy.negotiation import NegotiationRow
+from sim.clock import SimClock
+from sim.store import FaultRow, ModelCallRow, RunRow
+from stations.records import AsRunRow, StationRow
+
+# table name -> model, ordered so that a station exists before its rows
+TABLES: dict[str, Any] = {
+    "stations": StationRow,
+    "asrun": AsRunRow,
+    "ledger": LedgerRow,
+    "ratings": RatingsRow,
+    "faults": FaultRow,
+    "model_calls": ModelCallRow,
+    "contracts": ContractRow,
+    "contract_events": ContractEventRow,
+    "negotiations": NegotiationRow,
+    "messages": MessageRow,
+    "replies": ReplyRow,
+}
+ALERT_FAULTS = {
+    "fabricated_sponsor": "fabricated sponsor",
+    "bankrupt": "BANKRUPT",
+    "scam": "scammed",
+}
+TERMINAL = ("completed", "cancelled", "scam")
+_WORD = re.compile(r"[a-z']+")
+SPARK_POINTS = 24
+
+
+@dataclass(slots=True)
+class Segment:
+    start_s: float
+    end_s: float
+    kind: str
+    title: str | None
+    artist: str | None
+    text: str | None
+    source: str
+    status: str
+    seq: int
+
+
+@dataclass(slots=True)
+class StationTimeline:
+    call_sign: str
+    name: str = ""
+    provider: str = ""
+    model: str = ""
+    seg_t: list[float] = field(default_factory=list)
+    segs: list[Segment] = field(default_factory=list)
+    words_t: list[float] = field(default_factory=list)  # talk and ad reads
+    words: list[Segment] = field(default_factory=list)
+    ledger_t: list[float] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    ratings_t: list[float] = field(default_factory=list)
+    ratings: list[tuple[int, float]] = field(default_factory=list)
+    fault_t: list[float] = field(default_factory=list)
+    faults: list[tuple[str, str]] = field(default_factory=list)
+    call_t: list[float] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    cost_cum: list[float] = field(default_factory=list)  # running total of cost_usd
+    contracts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    negotiations: list[dict[str, Any]] = field(default_factory=list)
+    message_t: list[float] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    replies: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Card:
+    """One station at one instant: what a station card renders."""
+
+    call_sign: str
+    name: str
+    model: str
+    now: Segment | None
+    progress: float
+    last_words: str
+    balance_cents: int | None
+    balance_history: list[int]
+    aqh: int | None
+    aqh_history: list[int]
+    share: float | None
+    active_deals: list[str]
+    alerts: list[str]
+    faults: int
+    calls: int
+    cost_usd: float
+
+
+def _insert(times: list[float], items: list[Any], t: float, item: Any) -> None:
+    """Append in time order (rows nearly always arrive sorted)."""
+    if not times or t >= times[-1]:
+        times.append(t)
+        items.append(item)
+    else:
+        i = bisect_right(times, t)
+        times.insert(i, t)
+        items.insert(i, item)
+
+
+class Timeline:
+    def __init__(
+        self,
+        run_id: str = "",
+        name: str = "",
+        seed: int = 0,
+        start: datetime | None = None,
+        hours: float = 0.0,
+    ) -> None:
+        self.run_id = run_id
+        self.name = name
+        self.seed = seed
+        self.clock = SimClock(start or datetime(2026, 1, 5, 6, 0))
+        self.hours = hours
+        self.stations: dict[str, StationTimeline] = {}
+        self.end_s = 0.0  # the latest time any row refers to
+        self._last_ids: dict[str, int] = {}
+
+    # -- building -------------------------------------------------------------------------
+    def station(self, call_sign: str) -> StationTimeline:
+        st = self.stations.get(call_sign)
+        if st is None:
+            st = self.stations[call_sign] = StationTimeline(call_sign)
+        return st
+
+    def apply(self, table: str, row: dict[str, Any]) -> None:
+        """Add one stored row (as the recorder writes it)."""
+        handler = _HANDLERS.get(table)
+        if handler is not None:
+            handler(self, row)
+
+    @classmethod
+    def from_store(cls, engine: Engine, run_id: str) -> Timeline:
+        with engine.connect() as conn:
+            run = (
+                conn.execute(select(RunRow.__table__).where(RunRow.__table__.c.id == run_id))
+                .mappings()
+                .first()
+            )  # type: ignore[attr-defined]
+        if run is None:
+            raise LookupError(f"no run {run_id!r}")
+        tl = cls(run_id, run["name"], run["seed"], datetime.fromisoformat(run["sim_start"]),
+                 run["sim_hours"])  # fmt: skip
+        tl.catch_up(engine)
+        return tl
+
+    def catch_up(self, engine: Engine) -> int:
+        """Load the run's rows written since the last call (attach: another process writes)."""
+        added = 0
+        with engine.connect() as conn:
+            for name, model in TABLES.items():
+                t = model.__table__
+                q = select(t).where(t.c.run_id == self.run_id, t.c.id > self._last_ids.get(name, 0))
+                rows = conn.execute(q.order_by(t.c.id)).mappings().all()
+                for r in rows:
+                    self.apply(name, dict(r))
+                if rows:
+                    self._last_ids[name] = rows[-1]["id"]
+                    added += len(rows)
+        return added
+
+    # -- reading --------------------------------------------------------------------------
+    def order(self) -> list[str]:
+        return list(self.stations)
+
+    def card(self, call_sign: str, t: float) -> Card:
+        st = self.stations[call_sign]
+        i = bisect_right(st.seg_t, t)
+        now = st.segs[i - 1] if i else None
+        progress = 0.0
+        if now is not None:
+            span = max(1e-9, now.end_s - now.start_s)
+            progress = min(1.0, max(0.0, (t - now.start_s) / span))
+        w = bisect_right(st.words_t, t)
+        last_words = (st.words[w - 1].text or "") if w else ""
+        b = bisect_right(st.ledger_t, t)
+        balance_history = [
+            row["balance_after_cents"] for row in st.ledger[max(0, b - SPARK_POINTS) : b]
+        ]
+        r = bisect_right(st.ratings_t, t)
+        aqh_history = [aqh for aqh, _ in st.ratings[max(0, r - SPARK_POINTS) : r]]
+        f = bisect_right(st.fault_t, t)
+        c = bisect_right(st.call_t, t)
+        return Card(
+            call_sign=call_sign,
+            name=st.name or call_sign,
+            model=st.model,
+            now=now,
+            progress=progress,
+            last_words=last_words,
+            balance_cents=balance_history[-1] if balance_history else None,
+            balance_history=balance_history,
+            aqh=st.ratings[r - 1][0] if r else None,
+            aqh_history=aqh_history,
+            share=st.ratings[r - 1][1] if r else None,
+            active_deals=self.active_deals(call_sign, t),
+            alerts=self.alerts(call_sign, t, f),
+            faults=f,
+            calls=c,
+            cost_usd=st.cost_cum[c - 1] if c else 0.0,
+        )
+
+    def active_deals(self, call_sign: str, t: float) -> list[str]:
+        out = []
+        for c in self.stations[call_sign].contracts.values():
+            if c["signed_s"] <= t < c["end_s"] and not any(
+                kind in TERMINAL and at <= t for at, kind in c["events"]
+            ):
+                out.append(c["sponsor"])
+        return out
+
+    def alerts(self, call_sign: str, t: float, faults_upto: int | None = None) -> list[str]:
+        st = self.stations[call_sign]
+        f = bisect_right(st.fault_t, t) if faults_upto is None else faults_upto
+        seen = Counter(kind for kind, _ in st.faults[:f] if kind in ALERT_FAULTS)
+        out = [
+            f"{ALERT_FAULTS[k]} ×{n}" if n > 1 else ALERT_FAULTS[k] for k, n in sorted(seen.items())
+        ]
+        phrase = self.catchphrase(call_sign, t)
+        if phrase:
+            out.append(f'catchphrase "{phrase[0]}" ×{phrase[1]}')
+        return out
+
+    def catchphrase(
+        self, call_sign: str, t: float, window: int = 20, n: int = 3
+    ) -> tuple[str, int] | None:
+        """The 3-word phrase most repeated in the last ``window`` talk breaks, if said 3+ times."""
+        st = self.stations[call_sign]
+        w = bisect_right(st.words_t, t)
+        counts: Counter[str] = Counter()
+        for seg in st.words[max(0, w - window) : w]:
+            if seg.kind != "talk" or not seg.text:
+                continue
+            words = _WORD.findall(seg.text.lower())
+            counts.update(
+                dict.fromkeys(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+            )
+        if not counts:
+            return None
+        # ties go to the alphabetically first phrase, so the answer never depends on hashing
+        phrase, times = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return (phrase, times) if times >= 3 else None
+
+    def segments(self, call_sign: str, t: float) -> list[Segment]:
+        st = self.stations[call_sign]
+        return st.segs[: bisect_right(st.seg_t, t)]
+
+    def rows_until(self, call_sign: str, what: str, t: float) -> list[dict[str, Any]]:
+        st = self.stations[call_sign]
+        times, rows = {
+            "ledger": (st.ledger_t, st.ledger),
+            "calls": (st.call_t, st.calls),
+            "messages": (st.message_t, st.messages),
+        }[what]
+        return rows[: bisect_right(times, t)]
+
+    def segment_times(self) -> list[float]:
+        """Every segment start, all stations, sorted (for stepping through a replay)."""
+        return sorted(t for st in self.stations.values() for t in st.seg_t)
+
+
+# -- row handlers --------------------------------------------------------------------------
+def _station(tl: Timeline, row: dict[str, Any]) -> None:
+    st = tl.station(row["station"])
+    st.name, st.provider, st.model = row["name"], row["provider"], row["model"]
+
+
+def _asrun(tl: Timeline, row: dict[str, Any]) -> None:
+    if row["status"] != "aired":
+        return
+    st = tl.station(row["station"])
+    seg = Segment(row["start_s"], row["end_s"], row["kind"], row.get("title"), row.get("artist"),
+                  row.get("text"), row["source"], row["status"], row["seq"])  # fmt: skip
+    _insert(st.seg_t, st.segs, seg.start_s, seg)
+    if seg.kind in ("talk", "ad") and seg.text:
+        _insert(st.words_t, st.words, seg.start_s, seg)
+    tl.end_s = max(tl.end_s, seg.start_s)
+
+
+def _ledger(tl: Timeline, row: dict[str, Any]) -> None:
+    if row["station"].startswith("sponsor:"):
+        return
+    st = tl.station(row["station"])
+    _insert(st.ledger_t, st.ledger, row["sim_time_s"], row)
+
+
+def _ratings(tl: Timeline, row: dict[str, Any]) -> None:
+    st = tl.station(row["station"])
+    _insert(st.ratings_t, st.ratings, row["quarter_start_s"] + 900.0, (row["aqh"], row["share"]))
+
+
+def _fault(tl: Timeline, row: dict[str, Any]) -> None:
+    station = row["station"]
+    if station and not station.startswith("sponsor:"):  # sponsors' and unknown-id faults
+        st = tl.station(station)
+        _insert(st.fault_t, st.faults, row["sim_time_s"], (row["kind"], row["detail"]))
+
+
+def _call(tl: Timeline, row: dict[str, Any]) -> None:
+    if row["station"] not in tl.stations:
+        return  # sponsors' calls
+    st = tl.stations[row["station"]]
+    in_order = not st.call_t or row["sim_time_s"] >= st.call_t[-1]
+    _insert(st.call_t, st.calls, row["sim_time_s"], row)
+    if in_order:
+        st.cost_cum.append((st.cost_cum[-1] if st.cost_cum else 0.0) + (row.get("cost_usd") or 0.0))
+    else:
+        total, st.cost_cum = 0.0, []
+        for r in st.calls:
+            total += r.get("cost_usd") or 0.0
+            st.cost_cum.append(total)
+
+
+def _contract(tl: Timeline, row: dict[str, Any]) -> None:
+    st = tl.station(row["station"])
+    st.contracts[row["contract_id"]] = {
+        "sponsor": row["sponsor"],
+        "signed_s": row["signed_s"],
+        "end_s": row["end_s"],
+        "terms": f"{row['spots_per_day']}/day × {row['days']} days at "
+        f"${row['price_cents'] / 100:.2f} {'CPM' if row['pricing'] == 'cpm' else 'per spot'}",
+        "events": [],
+    }
+
+
+def _contract_event(tl: Timeline, row: dict[str, Any]) -> None:
+    contract = tl.station(row["station"]).contracts.get(row["contract_id"])
+    if contract is not None:
+        contract["events"].append((row["sim_time_s"], row["kind"]))
+
+
+def _negotiation(tl: Timeline, row: dict[str, Any]) -> None:
+    tl.station(row["station"]).negotiations.append(row)
+
+
+def _message(tl: Timeline, row: dict[str, Any]) -> None:
+    st = tl.station(row["station"])
+    _insert(st.message_t, st.messages, row["sim_time_s"], row)
+
+
+def _reply(tl: Timeline, row: dict[str, Any]) -> None:
+    tl.station(row["station"]).replies[row["message_id"]] = row["text"]
+
+
+_HANDLERS = {
+    "stations": _station,
+    "asrun": _asrun,
+    "ledger": _ledger,
+    "ratings": _ratings,
+    "faults": _fault,
+    "model_calls": _call,
+    "contracts": _contract,
+    "contract_events": _contract_event,
+    "negotiations": _negotiation,
+    "messages": _message,
+    "replies": _reply,
+}
