@@ -32,10 +32,13 @@ from tui.speech import (
     EspeakSynth,
     SpeechError,
     SpeechUnavailable,
+    UnknownVoice,
     clamp_rate,
     english_voices,
     pick_voice,
     speakable,
+    unknown_voice_message,
+    voice_aliases,
 )
 
 __all__ = ["AudioExportError", "Backend", "render_wav", "wav_duration"]
@@ -109,6 +112,8 @@ def _render_parts(
     if backend in ("auto", "pyttsx3"):
         try:
             files = _render_pyttsx3(parts, tmp, rate, voice)
+        except UnknownVoice as exc:
+            raise AudioExportError(f"audio export: {exc}") from exc
         except (SpeechUnavailable, SpeechError) as exc:
             if backend == "pyttsx3":
                 raise AudioExportError(_pyttsx3_message(exc)) from exc
@@ -151,27 +156,35 @@ def _espeak_binary() -> str:
     return found
 
 
-def _binary_voices(binary: str) -> tuple[str, ...]:
-    """Voice files from ``espeak-ng --voices`` (the 5th column, e.g. ``gmw/en-US``)."""
+def _binary_voices(binary: str) -> tuple[tuple[str, ...], set[str]]:
+    """Voice files from ``espeak-ng --voices`` (e.g. ``gmw/en-US``) and every accepted alias.
+
+    Columns: Pty, Language, Age/Gender, VoiceName, File, Other languages."""
     try:
         listing = subprocess.run(
             [binary, "--voices"], capture_output=True, text=True, timeout=10, check=True
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise AudioExportError(f"audio export: `espeak-ng --voices` failed: {exc}") from exc
-    ids = []
+    ids: list[str] = []
+    aliases: set[str] = set()
     for line in listing.splitlines()[1:]:
         columns = line.split()
         if len(columns) >= 5:
             ids.append(columns[4])
-    return tuple(ids)
+            aliases |= voice_aliases(columns[4], columns[3], [columns[1]])
+    return tuple(ids), aliases
 
 
 def _render_binary(
     parts: list[tuple[str, str]], tmp: Path, rate: int, voice: str | None
 ) -> list[Path]:
     binary = _espeak_binary()
-    pool = english_voices(_binary_voices(binary)) if voice is None else ()
+    ids, aliases = _binary_voices(binary)
+    # checked here because the program quietly reads "no-such-voice" as Norwegian
+    if voice is not None and voice.strip().lower() not in aliases:
+        raise AudioExportError(f"audio export: {unknown_voice_message(voice)}")
+    pool = english_voices(ids)
     files = []
     for index, (station, text) in enumerate(parts):
         out = tmp / f"part-{index:04d}.wav"

@@ -28,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib
+import os
 import queue
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -51,10 +53,12 @@ __all__ = [
     "Speaker",
     "SpeechError",
     "SpeechUnavailable",
+    "UnknownVoice",
     "clamp_rate",
     "english_voices",
     "pick_voice",
     "speakable",
+    "voice_aliases",
 ]
 
 MIN_RATE_WPM = 80  # espeak-ng's own limits; rates outside are clamped
@@ -76,8 +80,25 @@ class SpeechError(RuntimeError):
     """One utterance failed (the engine stalled, rejected a voice, or wrote no audio)."""
 
 
+class UnknownVoice(SpeechError):
+    """The voice is not installed. Checked up front: a voice that espeak-ng rejects leaves
+    pyttsx3's driver in a state where later rate changes can be lost."""
+
+
+def unknown_voice_message(voice: str) -> str:
+    return f"unknown espeak-ng voice {voice!r} (list them with `espeak-ng --voices`)"
+
+
+def voice_aliases(voice_id: str, name: str = "", languages: Iterable[str] = ()) -> set[str]:
+    """The lower-cased names by which espeak-ng finds a voice: file id (``gmw/en-us``), its
+    last part (``en-us``), display name (``English (America)``) and language codes."""
+    names = {voice_id, voice_id.rsplit("/", 1)[-1], name, name.replace("_", " "), *languages}
+    return {n.strip().lower() for n in names if n and n.strip()}
+
+
 # --------------------------------------------------------------------------- text and voices
 
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _URL = re.compile(r"(?:\b(?:https?|ftp)://|\bwww\.)\S+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b", re.I)
 _MARKUP = set("*_#`~|<>[]{}^\\")
 _PUNCT_RUN = re.compile(r"[^\w\s]{3,}")
@@ -110,10 +131,11 @@ def speakable(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     if max_chars < 1:
         raise ValueError("max_chars must be positive")
     text = unicodedata.normalize("NFKC", text)
+    text = _ANSI.sub(" ", text)  # terminal colour codes would otherwise leave "31m" behind
     text = _URL.sub(" ", text)
     text = "".join(_plain_char(ch) for ch in text)
     text = _PUNCT_RUN.sub(_squash_run, text)
-    text = _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", text).strip().lstrip("-,;:.!?)]} ").strip()
     if not any(ch.isalnum() for ch in text):
         return ""
     if len(text) > max_chars:
@@ -187,6 +209,11 @@ class EspeakSynth:
             self._engine.connect("error", self._on_error)
             voices = self._engine.getProperty("voices")
             self.voices: tuple[str, ...] = tuple(sorted(str(v.id) for v in voices))
+            self._voice_names: set[str] = set()
+            for v in voices:
+                self._voice_names |= voice_aliases(
+                    str(v.id), str(v.name or ""), [str(lang) for lang in v.languages or ()]
+                )
         except BaseException:
             self._engine = None
             ESPEAK_LOCK.release()
@@ -242,6 +269,8 @@ class EspeakSynth:
             raise RuntimeError("an EspeakSynth must be used from the thread that created it")
         if not text.strip():
             raise SpeechError("nothing to say")
+        if voice and voice.strip().lower() not in self._voice_names:
+            raise UnknownVoice(unknown_voice_message(voice))
         limit = timeout_s if timeout_s is not None else 10.0 + len(text) / 50
         # One retry: the driver cancels a new utterance when espeak still reports the previous
         # one as playing; _wait_idle makes that rare, the retry makes it harmless.
@@ -301,6 +330,12 @@ class EspeakSynth:
             if not engine.isBusy() and not playing:
                 return
             time.sleep(0.002)
+
+    def __enter__(self) -> EspeakSynth:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Drop the engine (its driver unhooks the espeak callback) and release the lock."""
@@ -412,6 +447,11 @@ class Speaker:
     def voices(self) -> tuple[str, ...]:
         """Every voice the engine reported, sorted; empty until started (or if it failed)."""
         return self._voices
+
+    @property
+    def running(self) -> bool:
+        """Whether the speech thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
 
     @property
     def pending(self) -> int:
@@ -527,24 +567,13 @@ class Speaker:
             return False
         probe = workdir / "probe.wav"
         _silence_wav(probe)
-        try:
-            done = subprocess.run(
-                [*self._player, str(probe)],
-                capture_output=True,
-                timeout=self.PROBE_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            self._fail(f"audio device not responding ({self._player[0]} hung)")
-            return False
-        except OSError as exc:
-            self._fail(f"cannot run {self._player[0]}: {exc}")
-            return False
-        if done.returncode != 0:
-            detail = _first_line(done.stderr) or f"exit status {done.returncode}"
-            self._fail(f"no usable audio device ({self._player[0]}: {detail})")
-            return False
-        return True
+        outcome, detail = self._run_player(probe, self.PROBE_TIMEOUT_S, lambda: self._stop.is_set())
+        name = self._player[0]
+        if outcome == "hung":
+            self._fail(f"audio device not responding ({name} hung)")
+        elif outcome == "failed":
+            self._fail(f"no usable audio device ({name}: {detail})")
+        return outcome == "ok"
 
     def _loop(self, synth: EspeakSynth, workdir: Path) -> None:
         wav = workdir / "utterance.wav"
@@ -571,41 +600,62 @@ class Speaker:
 
     def _play_wav(self, wav: Path, generation: int) -> bool:
         """Play through the player; False if cut off (by clear/stop) or failed (sets problem)."""
-        assert self._player is not None
         with wave.open(str(wav), "rb") as w:
             seconds = w.getnframes() / max(1, w.getframerate())
+        outcome, detail = self._run_player(
+            wav,
+            2 * seconds + 5.0,
+            lambda: self._stop.is_set() or generation != self._generation or not self._enabled,
+        )
+        name = self._player[0] if self._player else "player"
+        if outcome == "hung":
+            self._fail(f"audio device not responding ({name} hung)")
+        elif outcome == "failed":
+            self._fail(f"audio playback failed ({name}: {detail})")
+        return outcome == "ok"
+
+    def _run_player(
+        self, wav: Path, limit_s: float, cancelled: Callable[[], bool]
+    ) -> tuple[str, str]:
+        """Run the player on ``wav``: ("ok" | "cancelled" | "hung" | "failed", detail).
+
+        The player gets its own session so that killing it also kills anything it started
+        (``sh -c …`` wrappers, pipelines), and its stderr goes to a file, not a pipe that a
+        surviving grandchild could hold open."""
+        assert self._player is not None
+        errors = wav.with_suffix(".err")
         try:
-            proc = subprocess.Popen(
-                [*self._player, str(wav)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-            )
+            with errors.open("wb") as err:
+                proc = subprocess.Popen(
+                    [*self._player, str(wav)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    start_new_session=True,
+                )
         except OSError as exc:
-            self._fail(f"cannot run {self._player[0]}: {exc}")
-            return False
-        deadline = time.monotonic() + 2 * seconds + 5.0
+            return "failed", str(exc)
+        deadline = time.monotonic() + limit_s
+        outcome = ""
         try:
-            while True:
+            while outcome == "":
                 try:
                     proc.wait(self.POLL_S)
                     break
                 except subprocess.TimeoutExpired:
                     pass
-                if self._stop.is_set() or generation != self._generation or not self._enabled:
-                    return False
-                if time.monotonic() > deadline:
-                    self._fail(f"audio device not responding ({self._player[0]} hung)")
-                    return False
+                if cancelled():
+                    outcome = "cancelled"
+                elif time.monotonic() > deadline:
+                    outcome = "hung"
         finally:
             if proc.poll() is None:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-            stderr = proc.stderr.read() if proc.stderr else b""
-            if proc.stderr:
-                proc.stderr.close()
+        if outcome:
+            return outcome, ""
         if proc.returncode != 0:
-            detail = _first_line(stderr) or f"exit status {proc.returncode}"
-            self._fail(f"audio playback failed ({self._player[0]}: {detail})")
-            return False
-        return True
+            detail = _first_line(errors.read_bytes()) or f"exit status {proc.returncode}"
+            return "failed", detail
+        return "ok", ""

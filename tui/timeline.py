@@ -258,9 +258,8 @@ class Timeline:
             if seg.kind != "talk" or not seg.text:
                 continue
             words = _WORD.findall(seg.text.lower())
-            counts.update(
-                dict.fromkeys(" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
-            )
+            grams = {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+            counts.update(grams)  # once per break: a phrase counts in how many breaks say it
         if not counts:
             return None
         # ties go to the alphabetically first phrase, so the answer never depends on hashing

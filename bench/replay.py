@@ -1,0 +1,122 @@
+"""UI benchmark (issue #5).
+
+1. Replay of a 30-day, 4-station run (scripted personas, the default scenario's shape):
+   time to the first screen (target <= 2 s) and to seek anywhere (target <= 0.5 s).
+2. Key-press-to-screen latency while four local-model stations run at max speed in the
+   same process (target <= 100 ms): open a station's screen and go back, repeatedly.
+
+    .venv/bin/python bench/replay.py [--days 30] [--presses 10] [--skip-live]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from personafm.runner import run_scenario
+from personafm.scenario import load_scenario
+from personafm.watching import live_source, stored_source
+from sim.store import open_store
+from tui.app import PersonaApp, StationScreen
+
+SIZE = (160, 48)
+
+
+async def replay(db: str, run_id: str, seeks: int) -> None:
+    engine = open_store(db)
+    start = time.perf_counter()
+    app = PersonaApp(stored_source(engine, run_id))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        first = time.perf_counter() - start
+        end = app.source.end_s  # type: ignore[attr-defined]
+        rng = random.Random(1)
+        times = []
+        for _ in range(seeks):
+            t = rng.uniform(0, end)
+            t0 = time.perf_counter()
+            app.seek(t)
+            await pilot.pause()
+            times.append(time.perf_counter() - t0)
+            assert all(c.last is not None for c in app.cards.values())
+        t0 = time.perf_counter()
+        await pilot.press("1")
+        station = time.perf_counter() - t0
+        assert isinstance(app.screen, StationScreen)
+    rows = sum(len(s.segs) for s in app.timeline.stations.values())
+    print(f"   first screen      {first:.2f} s   (target <= 2 s; {rows:,} aired segments loaded)")
+    print(
+        f"   seek anywhere     median {statistics.median(times) * 1000:.0f} ms, "
+        f"max {max(times) * 1000:.0f} ms over {seeks} seeks (target <= 500 ms)"
+    )
+    print(f"   station screen    {station * 1000:.0f} ms to open (as-run of the day it shows)")
+
+
+async def live_latency(presses: int) -> None:
+    scenario, _, _ = load_scenario("default", {"run.hours": 24})
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = open_store(f"sqlite:///{tmp}/live.db")
+        source = live_source(scenario, engine, log_dir=Path(tmp), speed=float("inf"))
+        app = PersonaApp(source)
+        async with app.run_test(size=SIZE) as pilot:
+            while app.now_s <= 0 or len(app.cards) < 4:  # the model is loaded, stations on air
+                await pilot.pause(0.2)
+            latencies = []
+            for i in range(presses):
+                t0 = time.perf_counter()
+                await pilot.press(str(i % 4 + 1))
+                assert isinstance(app.screen, StationScreen)
+                latencies.append(time.perf_counter() - t0)
+                await pilot.pause(0.3)
+                t0 = time.perf_counter()
+                await pilot.press("escape")
+                latencies.append(time.perf_counter() - t0)
+                await pilot.pause(0.3)
+            calls = sum(c.last.calls for c in app.cards.values() if c.last)
+            sim_h = app.now_s / 3600
+            source.stop()
+    latencies.sort()
+    p95 = latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+    print(
+        f"   key -> screen     median {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {p95 * 1000:.0f} ms, max {latencies[-1] * 1000:.0f} ms over {len(latencies)} "
+        f"presses (target <= 100 ms)"
+    )
+    print(f"   meanwhile         {calls} local-model calls, {sim_h:.2f} simulated hours")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--days", type=float, default=30)
+    ap.add_argument("--seeks", type=int, default=20)
+    ap.add_argument("--presses", type=int, default=10)
+    ap.add_argument("--skip-live", action="store_true")
+    args = ap.parse_args()
+    scenario, _, _ = load_scenario(
+        "default",
+        {"run.hours": args.days * 24, "model.provider": "scripted", "run.event_log": False},
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/month.db"
+        start = time.perf_counter()
+        result = run_scenario(scenario, engine=open_store(db), log_dir=Path(tmp))
+        print(
+            f"1. replay of {args.days:g} days x 4 stations "
+            f"(written in {time.perf_counter() - start:.1f} s)"
+        )
+        asyncio.run(replay(db, result.run_id, args.seeks))
+    if not args.skip_live:
+        print("2. UI responsiveness while 4 local-model stations run at max speed")
+        asyncio.run(live_latency(args.presses))
+
+
+if __name__ == "__main__":
+    main()
