@@ -93,7 +93,7 @@ def run_scenario(
         engine = open_store(db_url or DEFAULT_DB_URL)
     run_id = new_run_id()
     hours = scenario.run.hours
-    local_name = smollm2_path().stem if _uses_local(scenario) else "local"
+    local_name = smollm2_path().stem if uses_local(scenario) else "local"
     identities = station_identities(scenario, local_name)
     sponsor_model = scenario.sponsors.model if scenario.sponsors.model_driven else None
     if providers is None:
@@ -214,7 +214,7 @@ def run_scenario(
     )
 
 
-def _uses_local(scenario: Scenario) -> bool:
+def uses_local(scenario: Scenario) -> bool:
     sponsors = scenario.sponsors
     if sponsors.model_driven and sponsors.model.provider == "local":
         return True

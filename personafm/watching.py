@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
-from personafm.runner import run_scenario
+from personafm.providers import build_providers
+from personafm.runner import run_scenario, uses_local
 from personafm.scenario import Scenario
+from personafm.world import station_identities
 from sim.events import Event
+from sim.models.local import LocalLlamaProvider, smollm2_path
 from tui.sources import AttachSource, LiveSource, StoredSource
 from tui.timeline import Timeline
 
@@ -25,7 +29,23 @@ def live_source(
     speed: float = 60.0,
     run_kwargs: dict[str, Any] | None = None,
 ) -> LiveSource:
-    """A source whose worker runs ``scenario`` (stored as usual) while the UI watches."""
+    """A source whose worker runs ``scenario`` (stored as usual) while the UI watches.
+
+    The local model gets one core fewer than the machine has, so the UI always has one.
+    """
+    kwargs = dict(run_kwargs or {})
+    if "providers" not in kwargs:
+        identities = station_identities(
+            scenario, smollm2_path().stem if uses_local(scenario) else "local"
+        )
+        sponsor = scenario.sponsors.model if scenario.sponsors.model_driven else None
+        threads = max(1, (os.cpu_count() or 2) - 1)
+        kwargs["providers"] = build_providers(
+            identities,
+            scenario.run.seed,
+            local=LocalLlamaProvider(n_threads=threads),
+            sponsor=sponsor,
+        )
     timeline = Timeline("", scenario.run.name, scenario.run.seed, scenario.run.start,
                         scenario.run.hours)  # fmt: skip
 
@@ -43,7 +63,7 @@ def live_source(
             observers=observers,
             pace=pace,
             should_stop=should_stop,
-            **(run_kwargs or {}),
+            **kwargs,
         )
         timeline.run_id = result.run_id
 

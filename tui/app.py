@@ -8,6 +8,7 @@ refresh tick. Nothing off the UI thread touches a widget.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_right
 from typing import Any, ClassVar
 
@@ -18,14 +19,15 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Log, Static
 
 from sim.clock import parse_duration
 from tui.sources import Source, speed_label
-from tui.timeline import Card, Segment, Timeline
+from tui.timeline import TERMINAL, Card, Segment, Timeline
 
 SPARK = "▁▂▃▄▅▆▇█"
 TABLE_ROWS = 500  # rows shown per table (newest); search looks through all of them
+ASRUN_ROWS = 1000  # newest as-run lines in the log (search looks through all of them)
 
 
 def sparkline(values: list[int] | list[float], width: int = 16) -> str:
@@ -131,6 +133,8 @@ class HelpScreen(ModalScreen[None]):
             ("[ / ]", "an hour back / forward (replay)"),
             ("g", "go to a time, e.g. 6h, 90m, 2d"),
             ("1-9, enter", "open a station's screen"),
+            ("a k l d m c", "station screen: as-run, talk, ledger, deals, messages, calls"),
+            ("/", "station screen: search the as-run log"),
             ("t", "speech on/off for the focused station"),
             ("escape", "back"),
             ("?", "this help"),
@@ -163,16 +167,37 @@ class GotoScreen(ModalScreen[float | None]):
         self.dismiss(None)
 
 
-class StationScreen(Screen[None]):
-    """Everything about one station up to now: as-run, talk, ledger, deals, mail, calls."""
+PANES: dict[str, tuple[str, str]] = {  # key -> (pane id, label)
+    "a": ("asrun", "as-run"),
+    "k": ("talk", "talk"),
+    "l": ("ledger", "ledger"),
+    "d": ("deals", "deals"),
+    "m": ("messages", "messages"),
+    "c": ("calls", "calls"),
+}
 
-    BINDINGS: ClassVar[list[BindingType]] = [("escape", "app.pop_screen", "Back")]
+
+class StationScreen(Screen[None]):
+    """Everything about one station up to now: as-run, talk, ledger, deals, mail, calls.
+
+    Only the as-run pane is built when the screen opens; the others are built the first
+    time they are shown, so opening a station stays quick however long the run.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        ("escape", "back", "Back"),
+        ("slash", "search", "Search"),
+        *[(key, f"show('{pane}')", label) for key, (pane, label) in PANES.items()],
+    ]
+    painted_at: float | None = None  # when the screen was first drawn (perf_counter)
+    asrun_lines = 0
 
     def __init__(self, timeline: Timeline, call_sign: str, at_s: float) -> None:
         super().__init__()
         self.timeline = timeline
         self.call_sign = call_sign
         self.at_s = at_s
+        self._built: set[str] = {"asrun"}
 
     def compose(self) -> ComposeResult:
         st = self.timeline.stations[self.call_sign]
@@ -181,32 +206,81 @@ class StationScreen(Screen[None]):
             Text.assemble((st.call_sign, "bold"), f" {st.name} · {st.model} · as of {clock}"),
             id="station-title",
         )
-        with TabbedContent():
-            with TabPane("As-run", id="tab-asrun"), Vertical():
-                yield Input(placeholder="search the as-run log", id="search")
-                yield DataTable(id="asrun", zebra_stripes=True)
-            with TabPane("Talk", id="tab-talk"):
-                yield DataTable(id="talk")
-            with TabPane("Ledger", id="tab-ledger"), Vertical():
-                yield Static(id="balance-chart")
-                yield DataTable(id="ledger")
-            with TabPane("Deals", id="tab-deals"), Vertical():
-                yield DataTable(id="contracts")
-                yield DataTable(id="negotiations")
-            with TabPane("Messages", id="tab-messages"):
-                yield DataTable(id="messages")
-            with TabPane("Calls", id="tab-calls"):
-                yield DataTable(id="calls")
+        yield Static(self._tabs("asrun"), id="tabs")
+        with ContentSwitcher(initial="pane-asrun", id="panes"), Vertical(id="pane-asrun"):
+            yield Input(placeholder="search the as-run log", id="search")
+            yield Log(id="asrun-log", max_lines=ASRUN_ROWS, auto_scroll=True)
         yield Footer()
 
+    def _tabs(self, current: str) -> Text:
+        text = Text()
+        for key, (pane, label) in PANES.items():
+            style = "bold reverse" if pane == current else "dim"
+            text.append(f" {key} {label} ", style=style)
+            text.append(" ")
+        return text
+
     def on_mount(self) -> None:
-        tl, cs, t = self.timeline, self.call_sign, self.at_s
-        st = tl.stations[cs]
         self._fill_asrun("")
+        self.query_one("#asrun-log", Log).focus()  # keys drive the screen until "/" searches
+        self.call_after_refresh(self._painted)
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        on_asrun = self.query_one("#panes", ContentSwitcher).current == "pane-asrun"
+        if search.has_focus and on_asrun:
+            self.query_one("#asrun-log", Log).focus()
+        else:
+            self.app.pop_screen()
+
+    def _painted(self) -> None:
+        self.painted_at = time.perf_counter()
+
+    async def action_show(self, pane: str) -> None:
+        if pane not in self._built:
+            self._built.add(pane)
+            await self._build(pane)
+        self.query_one("#panes", ContentSwitcher).current = f"pane-{pane}"
+        self.query_one("#tabs", Static).update(self._tabs(pane))
+        shown = self.query_one(f"#pane-{pane}")
+        target = (
+            shown.query_one("#asrun-log") if pane == "asrun" else shown.query(DataTable).first()
+        )
+        target.focus()
+
+    async def _build(self, pane: str) -> None:
+        widgets: dict[str, list[Any]] = {
+            "talk": [DataTable(id="talk")],
+            "ledger": [Static(id="balance-chart"), DataTable(id="ledger")],
+            "deals": [DataTable(id="contracts"), DataTable(id="negotiations")],
+            "messages": [DataTable(id="messages")],
+            "calls": [DataTable(id="calls")],
+        }
+        await self.query_one("#panes", ContentSwitcher).mount(
+            Vertical(*widgets[pane], id=f"pane-{pane}")
+        )
+        {
+            "talk": self._fill_talk,
+            "ledger": self._fill_ledger,
+            "deals": self._fill_deals,
+            "messages": self._fill_messages,
+            "calls": self._fill_calls,
+        }[pane]()
+
+    def _fill_talk(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
         talk = self.query_one("#talk", DataTable)
-        talk.add_columns("time", "kind", "words")
-        for seg in [s for s in tl.segments(cs, t) if s.kind == "talk"][-TABLE_ROWS:]:
+        talk.add_columns("time", "source", "words")
+        st = tl.stations[cs]
+        words = st.words[: bisect_right(st.words_t, t)]
+        for seg in [s for s in words if s.kind == "talk"][-TABLE_ROWS:]:
             talk.add_row(tl.clock.label(seg.start_s), seg.source, seg.text or "")
+
+    def _fill_ledger(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
         ledger = self.query_one("#ledger", DataTable)
         ledger.add_columns("time", "amount", "kind", "counterparty", "reason", "balance")
         rows = tl.rows_until(cs, "ledger", t)
@@ -221,29 +295,36 @@ class StationScreen(Screen[None]):
             )
         chart = sparkline([r["balance_after_cents"] for r in rows], width=60)
         self.query_one("#balance-chart", Static).update(f"balance  {chart}")
+
+    def _fill_deals(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
+        st = tl.stations[cs]
         contracts = self.query_one("#contracts", DataTable)
         contracts.add_columns("contract", "sponsor", "terms", "signed", "state")
         for cid, c in st.contracts.items():
             if c["signed_s"] > t:
                 continue
-            done = [
-                kind
-                for at, kind in c["events"]
-                if at <= t and kind in ("completed", "cancelled", "scam")
-            ]
-            contracts.add_row(cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]),
-                              done[-1] if done else "active")  # fmt: skip
+            done = [kind for at, kind in c["events"] if at <= t and kind in TERMINAL]
+            state = done[-1] if done else ("active" if t < c["end_s"] else "completed")
+            contracts.add_row(cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]), state)
         negotiations = self.query_one("#negotiations", DataTable)
         negotiations.add_columns("deal", "sponsor", "round", "party", "move", "status", "time")
         for r in [r for r in st.negotiations if r["sim_time_s"] <= t][-TABLE_ROWS:]:
             negotiations.add_row(r["negotiation_id"], r["counterparty"], str(r["round"]),
                                  r["party"], r["move"], r["status_after"],
                                  tl.clock.label(r["sim_time_s"]))  # fmt: skip
+
+    def _fill_messages(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
+        st = tl.stations[cs]
         messages = self.query_one("#messages", DataTable)
         messages.add_columns("time", "kind", "probe", "message", "reply")
         for r in tl.rows_until(cs, "messages", t)[-TABLE_ROWS:]:
             messages.add_row(tl.clock.label(r["sim_time_s"]), r["kind"], r["probe_category"],
                              r["text"][:80], st.replies.get(r["message_id"], "")[:80])  # fmt: skip
+
+    def _fill_calls(self) -> None:
+        tl, cs, t = self.timeline, self.call_sign, self.at_s
         calls = self.query_one("#calls", DataTable)
         calls.add_columns("time", "model", "in", "out", "latency s", "cost $", "ok", "source")
         for r in tl.rows_until(cs, "calls", t)[-TABLE_ROWS:]:
@@ -253,16 +334,20 @@ class StationScreen(Screen[None]):
                           r.get("source", "live"))  # fmt: skip
 
     def _fill_asrun(self, query: str) -> None:
-        table = self.query_one("#asrun", DataTable)
-        table.clear(columns=True)
-        table.add_columns("time", "kind", "item", "source")
+        """The newest matching segments, one line each (a Log draws fast however many)."""
+        log = self.query_one("#asrun-log", Log)
+        log.clear()
         q = query.lower().strip()
         segs = self.timeline.segments(self.call_sign, self.at_s)
         if q:
             segs = [s for s in segs if q in f"{s.title} {s.artist} {s.text} {s.kind}".lower()]
-        for s in segs[-TABLE_ROWS:]:
+        label = self.timeline.clock.label
+        lines = []
+        for s in segs[-ASRUN_ROWS:]:
             item = _segment_label(s) if s.kind == "song" else (s.text or s.kind)
-            table.add_row(self.timeline.clock.label(s.start_s), s.kind, item[:100], s.source)
+            lines.append(f"{label(s.start_s)}  {s.kind:<4}  {s.source:<8}  {item[:110]}")
+        log.write_lines(lines)
+        self.asrun_lines = len(lines)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search":
@@ -330,6 +415,8 @@ class PersonaApp(App[None]):
 
     def refresh_view(self) -> None:
         self.source.poll()
+        if len(self.screen_stack) > 1 and isinstance(self.screen, StationScreen):
+            return  # the grid is hidden: keep the station screen's keys snappy
         tl = self.timeline
         for call_sign in tl.order():
             if call_sign not in self.cards:

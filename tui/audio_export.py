@@ -156,8 +156,8 @@ def _espeak_binary() -> str:
     return found
 
 
-def _binary_voices(binary: str) -> tuple[tuple[str, ...], set[str]]:
-    """Voice files from ``espeak-ng --voices`` (e.g. ``gmw/en-US``) and every accepted alias.
+def _binary_voices(binary: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    """Voice files from ``espeak-ng --voices`` (e.g. ``gmw/en-US``), and each alias's file.
 
     Columns: Pty, Language, Age/Gender, VoiceName, File, Other languages."""
     try:
@@ -166,14 +166,17 @@ def _binary_voices(binary: str) -> tuple[tuple[str, ...], set[str]]:
         ).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         raise AudioExportError(f"audio export: `espeak-ng --voices` failed: {exc}") from exc
-    ids: list[str] = []
-    aliases: set[str] = set()
-    for line in listing.splitlines()[1:]:
-        columns = line.split()
-        if len(columns) >= 5:
-            ids.append(columns[4])
-            aliases |= voice_aliases(columns[4], columns[3], [columns[1]])
-    return tuple(ids), aliases
+    rows = [line.split() for line in listing.splitlines()[1:]]
+    rows = [columns for columns in rows if len(columns) >= 5]
+    ids = tuple(columns[4] for columns in rows)
+    aliases: dict[str, str] = {}
+    for columns in rows:  # a voice's own names first, then language codes, best priority first
+        for alias in voice_aliases(columns[4], columns[3]):
+            aliases.setdefault(alias, columns[4])
+    for columns in sorted(rows, key=lambda c: int(c[0]) if c[0].isdigit() else 99):
+        if not columns[4].startswith("mb/"):  # MBROLA voices need the mbrola program
+            aliases.setdefault(columns[1].lower(), columns[4])
+    return ids, aliases
 
 
 def _render_binary(
@@ -184,11 +187,12 @@ def _render_binary(
     # checked here because the program quietly reads "no-such-voice" as Norwegian
     if voice is not None and voice.strip().lower() not in aliases:
         raise AudioExportError(f"audio export: {unknown_voice_message(voice)}")
+    fixed = aliases[voice.strip().lower()] if voice is not None else None
     pool = english_voices(ids)
     files = []
     for index, (station, text) in enumerate(parts):
         out = tmp / f"part-{index:04d}.wav"
-        chosen = voice or pick_voice(station, pool)
+        chosen = fixed or pick_voice(station, pool)
         command = [binary, "-b", "1", "-s", str(rate), "-w", str(out)]
         if chosen:
             command += ["-v", chosen]
