@@ -13,11 +13,14 @@ import pytest
 from sqlalchemy import Engine
 from textual.widgets import DataTable, Input
 
+from personafm.cli import main
 from personafm.watching import attach_source, live_source, stored_source
 from sim.store import open_store
 from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
 from tui.app import ASRUN_ROWS, GotoScreen, PersonaApp, StationScreen
+from tui.audio_export import wav_duration
 from tui.sources import Pacer
+from tui.speech import Speaker
 from tui.timeline import Timeline
 
 SIZE = (120, 40)
@@ -242,3 +245,69 @@ def test_snapshot_of_the_station_screen(snap_compare, engine: Engine, stored: st
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_station)
+
+
+class RecordingApp(PersonaApp):
+    """The app, keeping the notifications it shows."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
+
+    def notify(self, message: str, **kwargs) -> None:  # type: ignore[no-untyped-def,override]
+        self.notes.append(message)
+        super().notify(message, **kwargs)
+
+
+async def test_speech_reads_the_focused_station(engine: Engine, tmp_path: Path) -> None:
+    """The real engine (espeak-ng through pyttsx3) on its own thread; audio is rendered but
+    not played (the test machine has no sound card)."""
+    speaker = Speaker(play=False)
+    source = live_source(scripted_scenario(hours=6, stations=2), engine, log_dir=tmp_path,
+                         speed=3600.0)  # fmt: skip
+    app = RecordingApp(source, speaker=speaker, refresh_s=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if speaker.available and app.cards:
+                break
+        assert speaker.available, speaker.problem
+        app.cards["KTB"].focus()
+        await pilot.press("t")
+        assert "speech" in str(app.status_bar.render())
+        for _ in range(60):
+            await pilot.pause(0.1)
+            if speaker.spoken + speaker.dropped + speaker.pending >= 2:
+                break
+        assert speaker.spoken + speaker.dropped + speaker.pending >= 2
+        await pilot.press("t")
+        assert speaker.pending == 0  # turning speech off drops what was queued
+
+
+async def test_missing_speech_is_said_once(engine: Engine, stored: str) -> None:
+    speaker = Speaker(driver_name="nonexistent")
+    app = RecordingApp(stored_source(engine, stored), speaker=speaker)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        await pilot.press("t", "t", "t")
+        assert not speaker.available
+        assert len([n for n in app.notes if n.startswith("speech off")]) == 1
+
+
+def test_export_audio_renders_a_stretch_of_talk(
+    engine: Engine, stored: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "ktb.wav"
+    db = str(engine.url)
+    assert main(["export-audio", stored, "--station", "KTB", "--from", "1h", "--to", "2h",
+                 "--out", str(out), "--db", db]) == 0  # fmt: skip
+    words = sum(
+        len((r["text"] or "").split())
+        for r in export_rows(engine, stored, "asrun")
+        if r["station"] == "KTB" and r["kind"] in ("talk", "ad") and r["status"] == "aired"
+        and 3600 <= r["start_s"] < 7200
+    )  # fmt: skip
+    seconds = wav_duration(out)
+    assert words > 20
+    assert 0.4 * words / 165 * 60 < seconds < 2.5 * words / 165 * 60 + 30
+    assert main(["export-audio", stored, "--station", "KZZZ", "--out", str(out), "--db", db]) == 2

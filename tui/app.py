@@ -382,6 +382,7 @@ class PersonaApp(App[None]):
         self.cards: dict[str, StationCard] = {}
         self._spoken: dict[str, float] = {}
         self._speech_on = False
+        self._speech_warned = False
         self._error_shown = False
         # kept as attributes: the refresh tick runs while other screens are on top
         self.status_bar = StatusBar(id="status")
@@ -394,8 +395,8 @@ class PersonaApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.speaker is not None:
-            self.speaker.start()
+        if self.speaker is not None:  # the engine and audio check can take a moment
+            self.run_worker(self.speaker.start, thread=True, name="speech-start")
         self.source.start()
         self.refresh_view()
         self.set_interval(self.refresh_s, self.refresh_view)
@@ -464,8 +465,10 @@ class PersonaApp(App[None]):
 
     def action_speech(self) -> None:
         if self.speaker is None or not getattr(self.speaker, "available", False):
-            problem = getattr(self.speaker, "problem", None) or "speech is not available"
-            self.notify(problem, severity="warning")
+            if not self._speech_warned:  # say it once, then carry on silently
+                self._speech_warned = True
+                problem = getattr(self.speaker, "problem", None) or "speech is not available"
+                self.notify(problem, severity="warning")
             return
         self._speech_on = not self._speech_on
         self._spoken.clear()
