@@ -337,7 +337,28 @@ _OPENAI_ERRORS = {
 }
 
 
-class ScriptedOpenAIServer:
+class _ScriptedServer:
+    """What tests read from a scripted server: the requests it got, and its script."""
+
+    script: _Script
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        return self.script.requests
+
+    @property
+    def count(self) -> int:
+        return self.script.count
+
+    @property
+    def max_in_flight(self) -> int:
+        return self.script.max_in_flight
+
+    def push(self, *behaviours: Behaviour) -> None:
+        self.script.push(*behaviours)
+
+
+class ScriptedOpenAIServer(_ScriptedServer):
     """A threaded Chat Completions server on loopback.
 
     ``ScriptedOpenAIServer(*behaviours, delay_s=0.0, arguments=None)``: request
@@ -389,21 +410,6 @@ class ScriptedOpenAIServer:
     def base_url(self) -> str:
         assert self._httpd is not None, "start the server first"
         return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.script.requests
-
-    @property
-    def count(self) -> int:
-        return self.script.count
-
-    @property
-    def max_in_flight(self) -> int:
-        return self.script.max_in_flight
-
-    def push(self, *behaviours: Behaviour) -> None:
-        self.script.push(*behaviours)
 
     # -- answers
     def wait(self, seconds: float) -> None:
@@ -553,7 +559,7 @@ _ANTHROPIC_ERRORS = {
 }
 
 
-class ScriptedAnthropic:
+class ScriptedAnthropic(_ScriptedServer):
     """``POST /v1/messages`` per the Messages API, as an ``httpx2.MockTransport`` handler.
 
     Checks what the real API checks first (an API key in ``x-api-key`` or
@@ -576,21 +582,6 @@ class ScriptedAnthropic:
     def client(self, **kwargs: Any) -> httpx2.Client:
         """An ``httpx2.Client`` for ``AnthropicProvider(http_client=...)``."""
         return httpx2.Client(transport=self.transport, **kwargs)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        return self.script.requests
-
-    @property
-    def count(self) -> int:
-        return self.script.count
-
-    @property
-    def max_in_flight(self) -> int:
-        return self.script.max_in_flight
-
-    def push(self, *behaviours: Behaviour) -> None:
-        self.script.push(*behaviours)
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         headers = {k.lower(): v for k, v in request.headers.items()}

@@ -200,12 +200,7 @@ class StationScreen(Screen[None]):
         self._built: set[str] = {"asrun"}
 
     def compose(self) -> ComposeResult:
-        st = self.timeline.stations[self.call_sign]
-        clock = self.timeline.clock.label(self.at_s)
-        yield Static(
-            Text.assemble((st.call_sign, "bold"), f" {st.name} · {st.model} · as of {clock}"),
-            id="station-title",
-        )
+        yield Static(self._title(), id="station-title")
         yield Static(self._tabs("asrun"), id="tabs")
         with ContentSwitcher(initial="pane-asrun", id="panes"), Vertical(id="pane-asrun"):
             yield Input(placeholder="search the as-run log", id="search")
@@ -220,9 +215,29 @@ class StationScreen(Screen[None]):
             text.append(" ")
         return text
 
+    def _title(self) -> Text:
+        st = self.timeline.stations[self.call_sign]
+        clock = self.timeline.clock.label(self.at_s)
+        return Text.assemble((st.call_sign, "bold"), f" {st.name} · {st.model} · as of {clock}")
+
     def on_mount(self) -> None:
         self._fill_asrun("")
         self.query_one("#asrun-log", Log).focus()  # keys drive the screen until "/" searches
+        self.call_after_refresh(self._painted)
+
+    async def show_at(self, at_s: float) -> None:
+        """Reuse this screen for another instant: refill the as-run, drop the other panes."""
+        self.at_s = at_s
+        self.painted_at = None
+        for pane in self._built - {"asrun"}:
+            await self.query_one(f"#pane-{pane}").remove()
+        self._built = {"asrun"}
+        self.query_one("#station-title", Static).update(self._title())
+        self.query_one("#search", Input).value = ""
+        self.query_one("#panes", ContentSwitcher).current = "pane-asrun"
+        self.query_one("#tabs", Static).update(self._tabs("asrun"))
+        self._fill_asrun("")
+        self.query_one("#asrun-log", Log).focus()
         self.call_after_refresh(self._painted)
 
     def action_search(self) -> None:
@@ -506,17 +521,26 @@ class PersonaApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_open_station(self, index: int) -> None:
+    async def action_open_station(self, index: int) -> None:
         order = list(self.cards)
         if 1 <= index <= len(order):
-            self.open_station(order[index - 1])
+            await self.open_station(order[index - 1])
 
-    def action_open_focused(self) -> None:
+    async def action_open_focused(self) -> None:
         if isinstance(self.focused, StationCard):
-            self.open_station(self.focused.call_sign)
+            await self.open_station(self.focused.call_sign)
 
-    def open_station(self, call_sign: str) -> None:
-        self.push_screen(StationScreen(self.timeline, call_sign, self.now_s))
+    async def open_station(self, call_sign: str) -> None:
+        """Each station's screen is built once and kept: reopening it is a refill, not a build."""
+        name = f"station-{call_sign}"
+        if self.is_screen_installed(name):
+            screen = self.get_screen(name)
+            assert isinstance(screen, StationScreen)
+            await self.push_screen(name)
+            await screen.show_at(self.now_s)
+        else:
+            self.install_screen(StationScreen(self.timeline, call_sign, self.now_s), name)
+            await self.push_screen(name)
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit()

@@ -7,7 +7,9 @@ over through a queue that the UI drains on its refresh tick.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import queue
 import threading
 import time
@@ -149,6 +151,9 @@ class LiveSource:
         self._thread.start()
 
     def _work(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):  # Linux: niceness is per thread
+            # the UI thread must win the CPU; threads the model starts inherit this
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
             self._run([self._observe], self._pace, lambda: self.pacer.stopped)
         except BaseException as exc:  # shown by the UI; the thread must not die silently

@@ -73,6 +73,7 @@ class LocalLlamaProvider:
                 model_path=str(path),
                 n_ctx=self.n_ctx,
                 n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,  # the default would take every core
                 verbose=False,
             )
             if self.prefix_cache:
