@@ -8,6 +8,7 @@ refresh tick. Nothing off the UI thread touches a widget.
 
 from __future__ import annotations
 
+import gc
 import time
 from bisect import bisect_right
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from tui.sources import Source, speed_label
 from tui.timeline import TERMINAL, Card, Segment, Timeline
 
 SPARK = "▁▂▃▄▅▆▇█"
+FREEZE_EVERY_S = 20.0
 TABLE_ROWS = 500  # rows shown per table (newest); search looks through all of them
 ASRUN_ROWS = 1000  # newest as-run lines in the log (search looks through all of them)
 
@@ -184,10 +186,14 @@ class StationScreen(Screen[None]):
     time they are shown, so opening a station stays quick however long the run.
     """
 
+    # the tab bar shows the pane keys; fewer footer keys also make the screen quicker to build
     BINDINGS: ClassVar[list[BindingType]] = [
-        ("escape", "back", "Back"),
-        ("slash", "search", "Search"),
-        *[(key, f"show('{pane}')", label) for key, (pane, label) in PANES.items()],
+        Binding("escape", "back", "Back"),
+        Binding("slash", "search", "Search"),
+        *[
+            Binding(key, f"show('{pane}')", label, show=False)
+            for key, (pane, label) in PANES.items()
+        ],
     ]
     painted_at: float | None = None  # when the screen was first drawn (perf_counter)
     asrun_lines = 0
@@ -225,9 +231,11 @@ class StationScreen(Screen[None]):
         self.query_one("#asrun-log", Log).focus()  # keys drive the screen until "/" searches
         self.call_after_refresh(self._painted)
 
-    async def show_at(self, at_s: float) -> None:
-        """Reuse this screen for another instant: refill the as-run, drop the other panes."""
+    async def show_at(self, at_s: float, call_sign: str | None = None) -> None:
+        """Reuse this screen for another instant (or station): refill the as-run, drop the
+        other panes (they rebuild when shown)."""
         self.at_s = at_s
+        self.call_sign = call_sign or self.call_sign
         self.painted_at = None
         for pane in self._built - {"asrun"}:
             await self.query_one(f"#pane-{pane}").remove()
@@ -415,6 +423,13 @@ class PersonaApp(App[None]):
         self.source.start()
         self.refresh_view()
         self.set_interval(self.refresh_s, self.refresh_view)
+        self._freeze_rows()
+        self.set_interval(FREEZE_EVERY_S, self._freeze_rows)
+
+    def _freeze_rows(self) -> None:
+        """Move the timeline's rows (long-lived, many) out of the garbage collector's sight:
+        a full collection over a month of rows would otherwise stall a key press."""
+        gc.freeze()
 
     def on_unmount(self) -> None:
         self.source.stop()
@@ -531,16 +546,16 @@ class PersonaApp(App[None]):
             await self.open_station(self.focused.call_sign)
 
     async def open_station(self, call_sign: str) -> None:
-        """Each station's screen is built once and kept: reopening it is a refill, not a build."""
-        name = f"station-{call_sign}"
-        if self.is_screen_installed(name):
-            screen = self.get_screen(name)
+        """One station screen is built once and kept: opening it again, for any station,
+        is a refill, not a build."""
+        if self.is_screen_installed("station"):
+            screen = self.get_screen("station")
             assert isinstance(screen, StationScreen)
-            await self.push_screen(name)
-            await screen.show_at(self.now_s)
+            await self.push_screen("station")
+            await screen.show_at(self.now_s, call_sign)
         else:
-            self.install_screen(StationScreen(self.timeline, call_sign, self.now_s), name)
-            await self.push_screen(name)
+            self.install_screen(StationScreen(self.timeline, call_sign, self.now_s), "station")
+            await self.push_screen("station")
 
     def action_quit(self) -> None:  # type: ignore[override]
         self.exit()
