@@ -157,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     db(au)
     au.set_defaults(func=cmd_export_audio)
 
-    e = sub.add_parser("export", help="export a run's as-run log, model calls or ledger")
+    e = sub.add_parser("export", help="export a run's rows (as-run, calls, ledger, ratings...)")
     e.add_argument("run", help="run id, unique prefix, or 'latest'")
     e.add_argument("--what", choices=WHATS, default="asrun")
     e.add_argument("--format", choices=FORMATS, default="jsonl")
