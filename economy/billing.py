@@ -60,9 +60,6 @@ class HostingBiller:
         acc = self._accrued[station]
         acc[kind] = acc.get(kind, 0.0) + cents
 
-    def accrued(self, station: str, kind: str) -> float:
-        return self._accrued[station].get(kind, 0.0)
-
     def _run(self, first_bill_s: float) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(first_bill_s)
         while True:

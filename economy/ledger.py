@@ -65,9 +65,6 @@ class Ledger:
     def balance(self, station: str) -> int:
         return self._balances[station]
 
-    def has_account(self, name: str) -> bool:
-        return name in self._balances
-
     def credit(self, station: str, cents: int, kind: str, counterparty: str, reason: str) -> None:
         if cents <= 0:
             raise ValueError(f"a credit must be positive, got {cents}")

@@ -183,10 +183,6 @@ class Message:
     probe_key: str = ""
     flags: tuple[str, ...] = ()
 
-    @property
-    def is_probe(self) -> bool:
-        return bool(self.probe_category)
-
 
 @dataclass(slots=True, frozen=True)
 class ListenerMessage(Event):
@@ -261,7 +257,6 @@ PHRASES = (
     "Crypto Carl says buy the dip",
     "Sunny Side Diner has the best pancakes in town",
 )
-BANK_DRAW_STREAM = "probe-bank"
 
 
 class ListenerDesk:
@@ -289,7 +284,6 @@ class ListenerDesk:
         self.population = max(1, population)
         self._rng = streams.stream("listeners", "mail")
         self._np = np.random.default_rng(streams.child_seed("listeners", "counts"))
-        self._probe_rng = streams.stream("listeners", BANK_DRAW_STREAM)
         self._seq = 0
         self._inbox: dict[str, deque[Message]] = {
             s: deque(maxlen=cfg.inbox_size) for s in self.stations

@@ -17,7 +17,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from personafm.dryrun import dry_run
 from personafm.export import FORMATS, WHATS, RunNotFound, iter_rows, resolve_run, write_export
-from personafm.providers import check_keys
 from personafm.replaying import (
     check_fork_time,
     compare_asrun,
@@ -29,7 +28,6 @@ from personafm.replaying import (
 from personafm.runner import RunResult, run_scenario
 from personafm.scenario import Scenario, ScenarioError, load_scenario
 from personafm.summary import list_runs, station_summary
-from personafm.world import station_identities
 from sim.clock import parse_duration
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
@@ -360,9 +358,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if args.seed is not None:
             overrides["run.seed"] = args.seed
         scenario, path, text = load_scenario(args.scenario, overrides)
-        identities = station_identities(scenario, "local")
-        sponsor = scenario.sponsors.model if scenario.sponsors.model_driven else None
-        check_keys(identities, sponsor)  # before the screen opens, not in the worker
         speed = float("inf") if args.speed == "max" else float(args.speed)
         source = live_source(scenario, engine, scenario_path=str(path), scenario_text=text,
                              log_dir=args.log_dir, speed=speed)  # fmt: skip

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from personafm.runner import run_scenario
 from personafm.scenario import Scenario
-from personafm.world import station_identities
+from personafm.world import identities_for
 from sim.models.base import ModelRequest, ModelResponse
 from sim.models.prices import PriceTable
 from sim.models.spec import ModelSettings
@@ -68,7 +68,7 @@ class Projection:
 
 def dry_run(scenario: Scenario, prices: PriceTable | None = None) -> list[Projection]:
     prices = prices or PriceTable.load(scenario.run.prices or None)
-    identities = station_identities(scenario, "SmolLM2-135M-Instruct")
+    identities = identities_for(scenario)
     streams = RngStreams(scenario.run.seed)
     personas = ScriptedPersonas(
         {i.call_sign: i.spec.persona for i in identities},
@@ -76,8 +76,8 @@ def dry_run(scenario: Scenario, prices: PriceTable | None = None) -> list[Projec
     )
     dry = DryRunProvider(personas)
     specs: list[ModelSettings] = [i.spec for i in identities]
-    if scenario.sponsors.model_driven:
-        specs.append(scenario.sponsors.model)
+    if (sponsor := scenario.sponsor_model()) is not None:
+        specs.append(sponsor)
     providers = {spec.route: dry for spec in specs}
     quiet = scenario.model_copy(
         update={"run": scenario.run.model_copy(update={"event_log": False, "max_cost_usd": None})}

@@ -10,7 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from personafm.world import station_streams
+from personafm.scenario import Scenario
+from personafm.world import identities_for, station_streams
 from sim.models.base import Provider, ProviderError
 from sim.models.local import LocalLlamaProvider
 from sim.models.retry import RetryPolicy
@@ -84,6 +85,15 @@ def build_providers(
         else:
             providers[key] = hosted_provider(spec, run_seed, environ)
     return providers
+
+
+def providers_for(
+    scenario: Scenario, local: LocalLlamaProvider | None = None
+) -> dict[str, Provider]:
+    """Every provider ``scenario`` needs (keys checked first)."""
+    return build_providers(
+        identities_for(scenario), scenario.run.seed, local=local, sponsor=scenario.sponsor_model()
+    )
 
 
 def hosted_provider(spec: ModelSettings, seed: int, environ: Mapping[str, str]) -> Provider:

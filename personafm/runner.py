@@ -15,14 +15,13 @@ from sqlmodel import Session
 import economy.ledger
 import economy.market  # noqa: F401  (registers the market tables)
 import stations.records  # noqa: F401  (registers the station tables)
-from personafm.providers import build_providers
+from personafm.providers import providers_for
 from personafm.scenario import Scenario
-from personafm.world import build_world, station_identities
+from personafm.world import build_world, identities_for
 from sim.bus import EventBus
 from sim.eventlog import EventLog
 from sim.events import Event
 from sim.models.base import Provider
-from sim.models.local import smollm2_path
 from sim.models.prices import PriceTable
 from sim.recorder import Recorder
 from sim.replay import Replay
@@ -93,15 +92,9 @@ def run_scenario(
         engine = open_store(db_url or DEFAULT_DB_URL)
     run_id = new_run_id()
     hours = scenario.run.hours
-    local_name = smollm2_path().stem if uses_local(scenario) else "local"
-    identities = station_identities(scenario, local_name)
-    sponsor_model = scenario.sponsors.model if scenario.sponsors.model_driven else None
+    identities = identities_for(scenario)
     if providers is None:
-        providers = (
-            build_providers(identities, scenario.run.seed, sponsor=sponsor_model)
-            if needs_live_models(scenario, replay)
-            else {}
-        )
+        providers = providers_for(scenario) if needs_live_models(scenario, replay) else {}
     prices = prices or PriceTable.load(scenario.run.prices or None)
     limit = cost_limit_usd if cost_limit_usd is not None else scenario.run.max_cost_usd
     with Session(engine) as session:
@@ -212,10 +205,3 @@ def run_scenario(
         divergence=divergence,
         unpriced=tuple(sorted(dispatcher.unpriced)),
     )
-
-
-def uses_local(scenario: Scenario) -> bool:
-    sponsors = scenario.sponsors
-    if sponsors.model_driven and sponsors.model.provider == "local":
-        return True
-    return any(scenario.model_for(s).provider == "local" for s in scenario.stations)

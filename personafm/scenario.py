@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from economy.audience import AudienceConfig
 from economy.config import EconomyConfig
 from economy.listeners import ListenerConfig
-from economy.sponsors import SponsorConfig
+from economy.sponsors import SponsorConfig, SponsorModel
 from sim.models.spec import PROVIDER_KINDS
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
@@ -129,6 +129,17 @@ class Scenario(BaseModel):
                     )
                 )
         return out
+
+    def sponsor_model(self) -> SponsorModel | None:
+        """The model behind model-driven sponsors, if any sponsor is model-driven."""
+        return self.sponsors.model if self.sponsors.model_driven else None
+
+    def uses_local(self) -> bool:
+        """Whether any station or sponsor runs on the embedded local model."""
+        sponsor = self.sponsor_model()
+        if sponsor is not None and sponsor.provider == "local":
+            return True
+        return any(self.model_for(s).provider == "local" for s in self.stations)
 
     def model_for(self, station: StationConfig) -> ModelSpec:
         return station.model or self.model

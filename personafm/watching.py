@@ -9,12 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from personafm.providers import build_providers
-from personafm.runner import run_scenario, uses_local
+from personafm.providers import providers_for
+from personafm.runner import run_scenario
 from personafm.scenario import Scenario
-from personafm.world import station_identities
 from sim.events import Event
-from sim.models.local import LocalLlamaProvider, smollm2_path
+from sim.models.local import LocalLlamaProvider
 from tui.sources import AttachSource, LiveSource, StoredSource
 from tui.timeline import Timeline
 
@@ -34,18 +33,9 @@ def live_source(
     The local model gets one core fewer than the machine has, so the UI always has one.
     """
     kwargs = dict(run_kwargs or {})
-    if "providers" not in kwargs:
-        identities = station_identities(
-            scenario, smollm2_path().stem if uses_local(scenario) else "local"
-        )
-        sponsor = scenario.sponsors.model if scenario.sponsors.model_driven else None
+    if "providers" not in kwargs:  # built here, so a missing key fails before the UI opens
         threads = max(1, (os.cpu_count() or 2) - 1)
-        kwargs["providers"] = build_providers(
-            identities,
-            scenario.run.seed,
-            local=LocalLlamaProvider(n_threads=threads),
-            sponsor=sponsor,
-        )
+        kwargs["providers"] = providers_for(scenario, local=LocalLlamaProvider(n_threads=threads))
     timeline = Timeline("", scenario.run.name, scenario.run.seed, scenario.run.start,
                         scenario.run.hours)  # fmt: skip
 

@@ -18,6 +18,7 @@ from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.models.base import Provider
+from sim.models.local import smollm2_path
 from sim.rng import RngStreams, derive_seed
 from stations.records import SegmentAired
 from stations.station import Station, StationIdentity, StationWorld
@@ -33,6 +34,11 @@ class World:
     biller: HostingBiller
     market: Market
     stations: list[Station]
+
+
+def identities_for(scenario: Scenario) -> list[StationIdentity]:
+    """The stations of ``scenario``, local ones named after the bundled model file."""
+    return station_identities(scenario, smollm2_path().stem if scenario.uses_local() else "local")
 
 
 def station_identities(scenario: Scenario, local_model_name: str) -> list[StationIdentity]:

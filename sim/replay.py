@@ -86,9 +86,6 @@ class Replay:
             for r in rows
         )
 
-    def remaining(self) -> int:
-        return sum(len(q) for q in self._queues.values())
-
     def answer(self, request: ModelRequest, request_hash: str, now: float) -> ModelResponse:
         """The recorded response to this caller's next call (an error response if none)."""
         index = self._served.get(request.station, 0)
