@@ -13,16 +13,13 @@ The API has no seed.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import anthropic
-import httpx2
 
 from sim.models.base import ModelRequest
 from sim.models.hosted import TOOL_DESCRIPTION, HostedProvider
-from sim.models.retry import DEFAULT_RETRY, RetryPolicy, classify_status
+from sim.models.retry import classify_status
 
 DEFAULT_MAX_TOKENS = 1024  # the Messages API requires max_tokens
 
@@ -41,34 +38,16 @@ class AnthropicProvider(HostedProvider):
 
     classify = staticmethod(classify_anthropic_error)
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str | None = None,
-        label: str = "anthropic",
-        max_concurrency: int = 8,
-        timeout_s: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        seed: int = 0,
-        http_client: httpx2.Client | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            label=label,
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
-            retry=retry,
-            seed=seed,
-            sleep=sleep,
-        )
-        self._client = anthropic.Anthropic(
+    default_label = "anthropic"
+
+    def _make_client(
+        self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
+    ) -> Any:
+        return anthropic.Anthropic(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout_s,
-            max_retries=0,  # retries happen in call_with_retries
+            max_retries=0,
             http_client=http_client,
         )
 

@@ -12,30 +12,36 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
+
+import httpx2
 
 from sim.models.base import ModelRequest, ModelResponse, ProviderError
-from sim.models.retry import RetryPolicy, call_with_retries, describe_failure
+from sim.models.retry import DEFAULT_RETRY, RetryPolicy, call_with_retries, describe_failure
 
 TOOL_DESCRIPTION = "Submit your next turn on air as the station's DJ. Fill in every field."
 
 
 class HostedProvider:
+    default_label: ClassVar[str] = "hosted"
+    missing_key_hint: ClassVar[str] = ""
+
     def __init__(
         self,
         *,
         api_key: str,
-        base_url: str | None,
-        label: str,
-        max_concurrency: int,
-        timeout_s: float,
-        retry: RetryPolicy,
-        seed: int,
-        sleep: Callable[[float], object],
-        missing_key_hint: str = "",
+        base_url: str | None = None,
+        label: str | None = None,
+        max_concurrency: int = 8,
+        timeout_s: float = 60.0,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        seed: int = 0,
+        http_client: httpx2.Client | None = None,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
+        label = label or self.default_label
         if not api_key or not api_key.strip():
-            raise ProviderError(f"the {label} provider needs an api_key{missing_key_hint}")
+            raise ProviderError(f"the {label} provider needs an api_key{self.missing_key_hint}")
         if timeout_s <= 0:
             raise ProviderError("timeout_s must be positive")
         self.name = label
@@ -46,12 +52,18 @@ class HostedProvider:
         self._sleep = sleep
         self._rng = random.Random(seed)  # jitter only: it never changes what a model sees
         self._lock = threading.Lock()
-        self._client: Any = None
+        self._client: Any = self._make_client(api_key, base_url, timeout_s, http_client)
         self.calls = 0
         self.retries = 0
         self.failures = 0
 
     # -- what a subclass provides ------------------------------------------------------------
+    def _make_client(
+        self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
+    ) -> Any:
+        """The SDK client, with the SDK's own retries off (``complete`` retries)."""
+        raise NotImplementedError
+
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         raise NotImplementedError
 

@@ -9,16 +9,13 @@ through ``response_format`` instead (llama.cpp, vLLM) can use
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
-import httpx2
 import openai
 
 from sim.models.base import ModelRequest, ProviderError
 from sim.models.hosted import TOOL_DESCRIPTION, HostedProvider
-from sim.models.retry import DEFAULT_RETRY, RetryPolicy, classify_status
+from sim.models.retry import classify_status
 
 STRUCTURED_MODES = ("tool", "json")
 
@@ -37,39 +34,24 @@ class OpenAIProvider(HostedProvider):
 
     classify = staticmethod(classify_openai_error)
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        base_url: str | None = None,
-        label: str = "openai",
-        max_concurrency: int = 8,
-        timeout_s: float = 60.0,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        structured: str = "tool",
-        seed: int = 0,
-        http_client: httpx2.Client | None = None,
-        sleep: Callable[[float], object] = time.sleep,
-    ) -> None:
+    default_label = "openai"
+    missing_key_hint = " (any string for a local server)"
+
+    def __init__(self, *, structured: str = "tool", **settings: Any) -> None:
+        """``settings``: those of ``HostedProvider``; ``structured``: tool | json."""
         if structured not in STRUCTURED_MODES:
             raise ProviderError(f"structured must be one of {STRUCTURED_MODES}, not {structured!r}")
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            label=label,
-            max_concurrency=max_concurrency,
-            timeout_s=timeout_s,
-            retry=retry,
-            seed=seed,
-            sleep=sleep,
-            missing_key_hint=" (any string for a local server)",
-        )
+        super().__init__(**settings)
         self.structured = structured
-        self._client = openai.OpenAI(
+
+    def _make_client(
+        self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
+    ) -> Any:
+        return openai.OpenAI(
             api_key=api_key,
             base_url=base_url,
             timeout=timeout_s,
-            max_retries=0,  # retries happen in call_with_retries
+            max_retries=0,
             http_client=http_client,
         )
 
