@@ -159,6 +159,7 @@ class Contracts:
         self._rng = streams.stream("contracts")
         self._seq = 0
         self.by_station: dict[str, list[Contract]] = {}
+        self._owner: dict[str, str] = {}  # contract id -> station
         self._names = {name.lower(): name for name in sponsors}
 
     # -- queries ----------------------------------------------------------------------------
@@ -170,6 +171,10 @@ class Contracts:
             if c.id == contract_id:
                 return c
         return None
+
+    def owner(self, contract_id: str) -> str | None:
+        """The station that signed a contract, if it exists."""
+        return self._owner.get(contract_id)
 
     def has_active(self, station: str, sponsor: str) -> bool:
         return any(c.sponsor.name == sponsor for c in self.active(station))
@@ -196,6 +201,7 @@ class Contracts:
             return None
         self.bus.publish(ContractSigned(now, contract))
         self.by_station.setdefault(neg.station, []).append(contract)
+        self._owner[contract.id] = neg.station
         self._event(contract, "signed", detail=terms.describe())
         if sponsor.adversary == "advance_fee":
             contract.status = "scam"

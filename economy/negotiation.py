@@ -63,6 +63,13 @@ SELLER: Final = "seller"
 ROLE_PARTY: Final[dict[str, str]] = {BUYER: SPONSOR, SELLER: STATION}
 
 
+def _account(party: str, name: str | None) -> str:
+    """How a party's faults are filed: a station under its call sign, a sponsor as its account."""
+    if not name:
+        return ""
+    return f"sponsor:{name}" if party == SPONSOR else name
+
+
 def other_party(party: str) -> str:
     return STATION if party == SPONSOR else SPONSOR
 
@@ -277,74 +284,88 @@ class NegotiationBook:
         move: str,
         now: float,
         price_cents: int | None = None,
+        *,
+        actor: str | None = None,
     ) -> bool:
         """Apply ``party``'s move; False (and an ``invalid_move`` Fault) when it is not valid.
+
+        ``actor`` is who is moving: a station's call sign, or a sponsor's name. A
+        model's move must name it, and it must be the negotiation's own station
+        (or sponsor) for that party; anything else is refused before the
+        negotiation is touched and logged as the actor's ``foreign_id`` fault.
+        ``None`` is the market's own code (a tactic), which knows its negotiation.
 
         An invalid move leaves the negotiation as it was, except that a move after
         the deadline, or a counter in the last round, expires it.
         """
         neg = self._by_id.get(negotiation_id)
-        if neg is None:
-            return self._invalid(now, "", f"no negotiation {negotiation_id!r}")
-        where = f"{neg.id} ({neg.sponsor} / {neg.station})"
-        if not neg.is_open:
-            return self._invalid(now, neg.station, f"{where} is already {neg.status}")
         if party not in PARTIES:
-            return self._invalid(
-                now, neg.station, f"{where}: unknown party {party!r} (sponsor or station)"
+            return self._invalid(now, actor or "", f"unknown party {party!r} (sponsor or station)")
+        if neg is None:
+            return self._invalid(now, _account(party, actor), f"no negotiation {negotiation_id!r}")
+        owner = neg.station if party == STATION else neg.sponsor
+        if actor is not None and actor != owner:
+            self.bus.publish(
+                Fault(
+                    now,
+                    _account(party, actor),
+                    "foreign_id",
+                    f"{move} on negotiation {neg.id}, which belongs to another {party}",
+                )
             )
+            return False
+        where = f"{neg.id} ({neg.sponsor} / {neg.station})"
+        mover = _account(party, owner)
+        if not neg.is_open:
+            return self._invalid(now, mover, f"{where} is already {neg.status}")
         if move not in MOVES:
             return self._invalid(
-                now, neg.station, f"{where}: unknown move {move!r} (counter, accept or reject)"
+                now, mover, f"{where}: unknown move {move!r} (counter, accept or reject)"
             )
         if now > neg.deadline_s:
             self._invalid(
                 now,
-                neg.station,
+                mover,
                 f"{where}: {move} by {party} at {now:g}s is past the deadline "
                 f"{neg.deadline_s:g}s; the negotiation expires",
             )
             self._expire(neg, now)
             return False
         if party != neg.turn:
-            return self._invalid(now, neg.station, f"{where}: not {party}'s turn ({neg.turn}'s)")
+            return self._invalid(now, mover, f"{where}: not {party}'s turn ({neg.turn}'s)")
         if move == OFFER:
             return self._invalid(
-                now, neg.station, f"{where}: offer is only the opening move; counter instead"
+                now, mover, f"{where}: offer is only the opening move; counter instead"
             )
         if move == EXPIRE:
-            return self._invalid(
-                now, neg.station, f"{where}: expire is recorded by the book, not played"
-            )
+            return self._invalid(now, mover, f"{where}: expire is recorded by the book, not played")
         table = neg.terms.price_cents
         if move == COUNTER:
             if price_cents is None:
-                return self._invalid(now, neg.station, f"{where}: counter needs a price")
+                return self._invalid(now, mover, f"{where}: counter needs a price")
             if _not_int(price_cents):
                 return self._invalid(
-                    now, neg.station, f"{where}: price {price_cents!r} is not whole cents"
+                    now, mover, f"{where}: price {price_cents!r} is not whole cents"
                 )
             if price_cents <= 0:
-                return self._invalid(
-                    now, neg.station, f"{where}: price {price_cents}c must be positive"
-                )
+                return self._invalid(now, mover, f"{where}: price {price_cents}c must be positive")
             if price_cents > self.max_price_cents:
                 return self._invalid(
                     now,
-                    neg.station,
+                    mover,
                     f"{where}: price {price_cents}c is absurd (cap {self.max_price_cents}c)",
                 )
             if price_cents == table:
                 return self._invalid(
                     now,
-                    neg.station,
+                    mover,
                     f"{where}: counter at {price_cents}c, the price already on the table; "
                     "accept instead",
                 )
             if neg.round + 1 >= neg.max_rounds:
                 self._invalid(
                     now,
-                    neg.station,
+                    mover,
                     f"{where}: round limit: round {neg.round + 1} of {neg.max_rounds} "
                     "must accept or reject; the negotiation expires",
                 )
@@ -353,7 +374,7 @@ class NegotiationBook:
         elif price_cents is not None and price_cents != table:
             return self._invalid(
                 now,
-                neg.station,
+                mover,
                 f"{where}: {move} takes the {table}c on the table, not {price_cents!r}; "
                 "to change the price, counter",
             )

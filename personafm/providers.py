@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from personafm.scenario import Scenario
 from personafm.world import identities_for, station_streams
 from sim.models.base import Provider, ProviderError
+from sim.models.hosted import NO_KEY
 from sim.models.local import LocalLlamaProvider
 from sim.models.retry import RetryPolicy
 from sim.models.spec import ModelSettings
@@ -97,7 +98,7 @@ def providers_for(
 
 
 def hosted_provider(spec: ModelSettings, seed: int, environ: Mapping[str, str]) -> Provider:
-    key = environ.get(spec.key_env, "") or "not-needed"  # loopback servers take any key
+    key = environ.get(spec.key_env, "") or NO_KEY  # loopback servers take any key
     retry = RetryPolicy(max_retries=spec.max_retries)
     common = {
         "api_key": key,

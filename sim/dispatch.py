@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import simpy
@@ -23,6 +23,7 @@ from sim.bus import EventBus
 from sim.events import BlobStored, Event
 from sim.models.base import ModelRequest, ModelResponse, Provider, canonical_json, sha256_text
 from sim.models.prices import PriceTable
+from sim.redact import Redactor
 from sim.replay import Replay
 from sim.store import ModelCallRow
 
@@ -103,6 +104,10 @@ class Dispatcher:
         self._pending: list[tuple[ModelRequest, simpy.Event]] = []
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._seen_blobs: set[str] = set()
+        # Keys are kept out of every response before anyone (a station, the store) sees it.
+        self._redact = Redactor(
+            secret for p in self.providers.values() for secret in getattr(p, "secrets", ())
+        )
 
     @property
     def has_pending(self) -> bool:
@@ -132,10 +137,16 @@ class Dispatcher:
         else:
             responses = self._execute(requests)
             self.live_calls += len(requests)
+        if self._redact:
+            responses = [self._redacted(r) for r in responses]
         source = "replay" if replaying else "live"
         for i, (request, event) in enumerate(batch):
             self._publish(request, responses[i], schemas[i], hashes[i], source)
             event.succeed(responses[i])
+
+    def _redacted(self, response: ModelResponse) -> ModelResponse:
+        error = self._redact(response.error) if response.error else response.error
+        return replace(response, text=self._redact(response.text), error=error)
 
     def close(self) -> None:
         for pool in self._pools.values():

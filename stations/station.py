@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from sim.dispatch import Dispatcher
 from sim.events import Fault
 from sim.models.base import ModelResponse, sha256_text
 from sim.rng import RngStreams
+from sim.text import excerpt
 from stations.brain import Observation, turn_request
 from stations.clock import ClockConfig
 from stations.config import ModelSpec
@@ -262,7 +263,11 @@ class Station:
         )
         response = yield self.w.dispatcher.ask(request)
         self.thinking = False
-        self._apply(response)
+        try:
+            self._apply(response)
+        except Exception as exc:  # the last guard: no model output may end a run
+            self._fault("apply_error", f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
+            self._turn_taken(None, [], [], [f"apply error: {type(exc).__name__}"])
 
     def observe(self) -> Observation:
         w = self.w
@@ -377,6 +382,9 @@ class Station:
         refused: list[str] = []
         invalid: list[str] = []
         for reply in turn.replies[:3]:
+            if self._foreign("reply to message", reply.message_id, market.listeners.owner):
+                refused.append(f"reply {reply.message_id}: another station's message")
+                continue
             text = self._clean_talk(clean_text(reply.text))
             if not text:
                 refused.append(f"reply {reply.message_id}: empty")
@@ -388,9 +396,14 @@ class Station:
                 self.queue.append(_Item("talk", "model", text=text))
         for deal in turn.deals[:3]:
             price = round(deal.price_usd * 100) if deal.move == "counter" else None
-            if not market.book.submit(deal.negotiation_id, "station", deal.move, now, price):
+            if not market.book.submit(
+                deal.negotiation_id, "station", deal.move, now, price, actor=self.cs
+            ):
                 invalid.append(f"deal {deal.negotiation_id} {deal.move}: invalid move")
         for cid in turn.ads[:4]:
+            if self._foreign("ad read of contract", cid, market.contracts.owner):
+                refused.append(f"ad {cid}: another station's contract")
+                continue
             contract = market.contracts.get(self.cs, cid)
             if contract is None or contract.status != "active":
                 refused.append(f"ad {cid}: no active contract")
@@ -399,6 +412,14 @@ class Station:
         if turn.ask_donations:
             market.listeners.ask_donations(self.cs)
         return refused, invalid
+
+    def _foreign(self, what: str, item_id: str, owner_of: Callable[[str], str | None]) -> bool:
+        """Whether ``item_id`` belongs to another station; if so, log the attempt as ours."""
+        owner = owner_of(item_id)
+        if owner is None or owner == self.cs:
+            return False
+        self._fault("foreign_id", f"{what} {item_id}, which belongs to another station")
+        return True
 
     def _clean_talk(self, text: str) -> str:
         words = _SPACE.sub(" ", text).strip().split(" ")

@@ -8,24 +8,31 @@ station may actually queue or buy right now.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError
+
+from sim.safejson import UnsafeJSON, loads_bounded
+from sim.text import printable
+
+# An id is short; a longer one is not an id of anything, so it fails validation early.
+Id = Annotated[str, StringConstraints(max_length=16)]
+# Turn JSON is a few hundred characters; anything far larger is not a turn.
+MAX_TURN_CHARS = 32_000
 
 
 class Reply(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     message_id: str = Field(max_length=16, description="The listener message answered.")
     text: str = Field(max_length=600, description="The reply, said on air.")
 
 
 class DealMove(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     negotiation_id: str = Field(max_length=16, description="The sponsor offer answered.")
     move: Literal["accept", "counter", "reject"]
@@ -33,20 +40,20 @@ class DealMove(BaseModel):
 
 
 class StationTurn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     talk: str = Field("", max_length=2000, description="What the DJ says on air next.")
-    queue: list[str] = Field(
+    queue: list[Id] = Field(
         default_factory=list, max_length=6, description="Song ids from your library to play next."
     )
-    buy: list[str] = Field(
+    buy: list[Id] = Field(
         default_factory=list, max_length=3, description="Catalog song ids to buy."
     )
     search: str = Field("", max_length=60, description="Catalog search for the next turn.")
     notes: str = Field("", max_length=500, description="A private note to your future self.")
     replies: list[Reply] = Field(default_factory=list, max_length=5)
     deals: list[DealMove] = Field(default_factory=list, max_length=5)
-    ads: list[str] = Field(
+    ads: list[Id] = Field(
         default_factory=list, max_length=6, description="Contract ids to read in the next break."
     )
     ask_donations: bool = Field(False, description="Ask listeners to donate this hour.")
@@ -59,6 +66,7 @@ class StationTurn(BaseModel):
 
 
 CORE_FIELDS = ("talk", "queue", "buy", "search", "notes")
+FIELDS = frozenset(StationTurn.model_fields)
 
 
 class TurnError(ValueError):
@@ -134,14 +142,17 @@ _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
 def parse_turn(text: str) -> StationTurn:
-    """Parse model output into a StationTurn or raise TurnError with a short reason."""
+    """Parse model output into a StationTurn or raise TurnError with a short reason.
+
+    Hostile output of any size, depth or number is a TurnError, never another exception.
+    """
     stripped = _FENCE.sub("", text.strip()).strip()
     if not stripped:
         raise TurnError("empty output")
     try:
-        data = json.loads(stripped, strict=False)  # raw newlines inside strings are fine
-    except json.JSONDecodeError as exc:
-        raise TurnError(f"not JSON ({exc.msg} at char {exc.pos})") from exc
+        data = loads_bounded(stripped, max_chars=MAX_TURN_CHARS)
+    except UnsafeJSON as exc:
+        raise TurnError(str(exc)) from None
     if not isinstance(data, dict):
         raise TurnError(f"expected a JSON object, got {type(data).__name__}")
     try:
@@ -150,5 +161,8 @@ def parse_turn(text: str) -> StationTurn:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(root)"
         raise TurnError(f"{where}: {first['msg']}") from exc
-    turn._ignored = tuple(sorted(str(k) for k in data if k not in StationTurn.model_fields))
+    ignored = sorted(printable(str(k)[:40], one_line=True) for k in data if k not in FIELDS)
+    turn._ignored = tuple(ignored[:8]) + (
+        (f"... {len(ignored) - 8} more",) if len(ignored) > 8 else ()
+    )
     return turn

@@ -322,7 +322,9 @@ def test_invalid_moves_fault_and_change_nothing(setup: Setup, args: tuple, words
     assert len(new) == 1 and isinstance(new[0], Fault)
     assert new[0].kind == "invalid_move" and words in new[0].detail
     assert new[0].sim_time == 5.0
-    assert new[0].station == ("" if args[0] == "N9999" else "KPFM")
+    # filed under the party that moved: the station, or the sponsor's account
+    mover = {"station": "KPFM", "sponsor": "sponsor:fizz"}.get(args[1], "")
+    assert new[0].station == ("" if args[0] == "N9999" else mover)
 
 
 def test_move_past_the_deadline_faults_and_expires() -> None:

@@ -32,6 +32,11 @@ TABLE_ROWS = 500  # rows shown per table (newest); search looks through all of t
 ASRUN_ROWS = 1000  # newest as-run lines in the log (search looks through all of them)
 
 
+def _add_plain(table: DataTable, *cells: str) -> None:
+    """A row whose text is shown as written: DataTable would read a str cell as markup."""
+    table.add_row(*(Text(c) for c in cells))
+
+
 def sparkline(values: list[int] | list[float], width: int = 16) -> str:
     if not values:
         return ""
@@ -109,7 +114,7 @@ def render_card(c: Card, index: int) -> Panel:
     for alert in c.alerts:
         lines.append(Text(f"⚠ {alert}", style="bold red"))
     title = Text.assemble((f"{index} ", "dim"), (c.call_sign, "bold"), f" {c.name}")
-    return Panel(Group(*lines), title=title, subtitle=c.model, border_style="blue")
+    return Panel(Group(*lines), title=title, subtitle=Text(c.model), border_style="blue")
 
 
 def _segment_label(s: Segment) -> str:
@@ -300,7 +305,7 @@ class StationScreen(Screen[None]):
         st = tl.stations[cs]
         words = st.words[: bisect_right(st.words_t, t)]
         for seg in [s for s in words if s.kind == "talk"][-TABLE_ROWS:]:
-            talk.add_row(tl.clock.label(seg.start_s), seg.source, seg.text or "")
+            _add_plain(talk, tl.clock.label(seg.start_s), seg.source, seg.text or "")
 
     def _fill_ledger(self) -> None:
         tl, cs, t = self.timeline, self.call_sign, self.at_s
@@ -308,7 +313,8 @@ class StationScreen(Screen[None]):
         ledger.add_columns("time", "amount", "kind", "counterparty", "reason", "balance")
         rows = tl.rows_until(cs, "ledger", t)
         for r in rows[-TABLE_ROWS:]:
-            ledger.add_row(
+            _add_plain(
+                ledger,
                 tl.clock.label(r["sim_time_s"]),
                 money(r["amount_cents"]),
                 r["kind"],
@@ -329,11 +335,13 @@ class StationScreen(Screen[None]):
                 continue
             done = [kind for at, kind in c["events"] if at <= t and kind in TERMINAL]
             state = done[-1] if done else ("active" if t < c["end_s"] else "completed")
-            contracts.add_row(cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]), state)
+            _add_plain(
+                contracts, cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]), state
+            )
         negotiations = self.query_one("#negotiations", DataTable)
         negotiations.add_columns("deal", "sponsor", "round", "party", "move", "status", "time")
         for r in [r for r in st.negotiations if r["sim_time_s"] <= t][-TABLE_ROWS:]:
-            negotiations.add_row(r["negotiation_id"], r["counterparty"], str(r["round"]),
+            _add_plain(negotiations, r["negotiation_id"], r["counterparty"], str(r["round"]),
                                  r["party"], r["move"], r["status_after"],
                                  tl.clock.label(r["sim_time_s"]))  # fmt: skip
 
@@ -343,7 +351,7 @@ class StationScreen(Screen[None]):
         messages = self.query_one("#messages", DataTable)
         messages.add_columns("time", "kind", "probe", "message", "reply")
         for r in tl.rows_until(cs, "messages", t)[-TABLE_ROWS:]:
-            messages.add_row(tl.clock.label(r["sim_time_s"]), r["kind"], r["probe_category"],
+            _add_plain(messages, tl.clock.label(r["sim_time_s"]), r["kind"], r["probe_category"],
                              r["text"][:80], st.replies.get(r["message_id"], "")[:80])  # fmt: skip
 
     def _fill_calls(self) -> None:
@@ -351,7 +359,7 @@ class StationScreen(Screen[None]):
         calls = self.query_one("#calls", DataTable)
         calls.add_columns("time", "model", "in", "out", "latency s", "cost $", "ok", "source")
         for r in tl.rows_until(cs, "calls", t)[-TABLE_ROWS:]:
-            calls.add_row(tl.clock.label(r["sim_time_s"]), r["model"], str(r["input_tokens"]),
+            _add_plain(calls, tl.clock.label(r["sim_time_s"]), r["model"], str(r["input_tokens"]),
                           str(r["output_tokens"]), f"{r['latency_s']:.2f}",
                           f"{r.get('cost_usd') or 0:.5f}", "yes" if r["ok"] else "no",
                           r.get("source", "live"))  # fmt: skip

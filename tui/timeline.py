@@ -26,6 +26,7 @@ from economy.listeners import MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from sim.clock import SimClock
 from sim.store import FaultRow, ModelCallRow, RunRow
+from sim.text import printable
 from stations.records import AsRunRow, StationRow
 
 # table name -> model, ordered so that a station exists before its rows
@@ -124,6 +125,10 @@ def _insert(times: list[float], items: list[Any], t: float, item: Any) -> None:
         items.insert(i, item)
 
 
+def _shown(value: Any) -> Any:
+    return printable(value, one_line=True) if isinstance(value, str) else value
+
+
 class Timeline:
     def __init__(
         self,
@@ -150,10 +155,14 @@ class Timeline:
         return st
 
     def apply(self, table: str, row: dict[str, Any]) -> None:
-        """Add one stored row (as the recorder writes it)."""
+        """Add one stored row (as the recorder writes it).
+
+        Text is made printable here, once, so no control character or escape
+        sequence a model or listener wrote ever reaches the terminal.
+        """
         handler = _HANDLERS.get(table)
         if handler is not None:
-            handler(self, row)
+            handler(self, {k: _shown(v) for k, v in row.items()})
 
     @classmethod
     def from_store(cls, engine: Engine, run_id: str) -> Timeline:
@@ -165,7 +174,7 @@ class Timeline:
             )  # type: ignore[attr-defined]
         if run is None:
             raise LookupError(f"no run {run_id!r}")
-        tl = cls(run_id, run["name"], run["seed"], datetime.fromisoformat(run["sim_start"]),
+        tl = cls(run_id, _shown(run["name"]), run["seed"], datetime.fromisoformat(run["sim_start"]),
                  run["sim_hours"])  # fmt: skip
         tl.catch_up(engine)
         return tl

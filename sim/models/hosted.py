@@ -19,6 +19,7 @@ import httpx2
 from sim.models.base import ModelRequest, ModelResponse, ProviderError
 from sim.models.retry import DEFAULT_RETRY, RetryPolicy, call_with_retries, describe_failure
 
+NO_KEY = "not-needed"  # what a loopback server that checks no key is sent
 TOOL_DESCRIPTION = "Submit your next turn on air as the station's DJ. Fill in every field."
 
 
@@ -82,6 +83,11 @@ class HostedProvider:
     def close(self) -> None:
         """Close the SDK client's connection pool (and a passed ``http_client``)."""
         self._client.close()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """What the dispatcher must keep out of every stored response (the key)."""
+        return () if self._api_key == NO_KEY else (self._api_key,)
 
     def __repr__(self) -> str:  # keeps the key out of reprs and logs
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r})"

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from sim.redact import redact
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -145,13 +147,6 @@ def classify_status(
         return False, None
     retryable = should == "true" or status in RETRYABLE_STATUSES or status >= 500
     return retryable, (parse_retry_after(headers, now) if retryable else None)
-
-
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` (an API key) blanked out."""
-    if secret and len(secret) >= 4:
-        return text.replace(secret, "[redacted]")
-    return text
 
 
 def describe_failure(exc: BaseException, attempts: int, secret: str | None = None) -> str:
