@@ -33,7 +33,7 @@ import itertools
 import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import simpy
@@ -137,7 +137,7 @@ class DaypartRatings(Event):
 class AudienceConfig(BaseModel):
     """The listener population, as it appears under ``[audience]`` in a scenario."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     mode: Literal["simulated", "fixed"] = Field(
         "simulated",
@@ -147,7 +147,9 @@ class AudienceConfig(BaseModel):
     listeners: int = Field(
         20_000, ge=0, le=2_000_000, description="People in the market, shared by all stations."
     )
-    fixed_aqh: int = Field(500, ge=0, description="AQH persons per station in fixed mode.")
+    fixed_aqh: int = Field(
+        500, ge=0, le=2_000_000, description="AQH persons per station in fixed mode."
+    )
     warm_start: bool = Field(
         True,
         description="Tune the population in at about its steady state on the first minute "
@@ -168,18 +170,21 @@ class AudienceConfig(BaseModel):
     tune_in_per_hour: float = Field(
         0.9,
         ge=0,
+        le=60,
         description="Tune-ins per hour of an off listener at full availability; scaled by "
         "the listener type's availability this hour.",
     )
     tune_out_per_hour: float = Field(
         1.2,
         ge=0,
+        le=60,
         description="Base tune-out rate per hour of a listener at full availability "
         "(before ads, taste, talk and repeats).",
     )
     availability_tune_out: float = Field(
         2.0,
         ge=0,
+        le=100,
         description="Extra base tune-out at low availability: rate × (1 + this × (1 − "
         "availability / the type's peak availability)).",
     )
@@ -188,7 +193,8 @@ class AudienceConfig(BaseModel):
     )
     taste_concentration: float = Field(
         1.0,
-        gt=0,
+        ge=0.01,
+        le=100,
         description="Dirichlet concentration of genre tastes (smaller: narrower tastes); "
         "tastes are scaled so each listener's favourite genre matches 1.",
     )
@@ -207,7 +213,8 @@ class AudienceConfig(BaseModel):
     )
     talk_tolerance_min: float = Field(
         2.0,
-        gt=0,
+        ge=0.1,
+        le=600,
         description="Mean minutes of uninterrupted talk a listener tolerates (exponential "
         "across listeners).",
     )
@@ -217,9 +224,10 @@ class AudienceConfig(BaseModel):
         le=1,
         description="Tune-out chance per minute once talk runs past the listener's tolerance.",
     )
-    ad_retention: list[float] = Field(
+    ad_retention: list[Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=lambda: [1.0, 0.99, 0.96, 0.92, 0.87, 0.85],
         min_length=1,
+        max_length=60,
         description="Share of the audience still tuned in after 1, 2, … minutes of an ad "
         "break (DESIGN.md); flat after the last value.",
     )
@@ -228,34 +236,41 @@ class AudienceConfig(BaseModel):
         ge=0,
         le=3,
         description="Standard deviation across listeners of the ad tune-out multiplier "
-        "(mean 1; gamma-distributed; 0 = everyone alike).",
+        "(mean 1; gamma-distributed; 0 = everyone alike, else at least 0.01).",
     )
     ad_load_tune_out: float = Field(
         0.03,
         ge=0,
+        le=1,
         description="Tune-out (all but the break's own) grows by this fraction per ad aired in "
         "the last hour; 0.03 makes +1 ad/hour ≈ −2 % listening, break tune-out included.",
     )
     taste_weight: float = Field(
-        3.0, ge=0, description="Choice utility of a perfect taste match for the genre on air."
+        3.0,
+        ge=0,
+        le=20,
+        description="Choice utility of a perfect taste match for the genre on air.",
     )
     loyalty_weight: float = Field(
-        2.0, ge=0, description="Choice utility of the home station at full loyalty."
+        2.0, ge=0, le=20, description="Choice utility of the home station at full loyalty."
     )
     loyalty_mean: float = Field(
         0.3, gt=0, lt=1, description="Mean loyalty (beta-distributed, 0-1) to the home station."
     )
     ad_break_penalty: float = Field(
-        1.5, ge=0, description="Choice utility lost by a station that is in an ad break."
+        1.5, ge=0, le=20, description="Choice utility lost by a station that is in an ad break."
     )
     off_utility: float = Field(
         0.0,
+        ge=-20,
+        le=20,
         description="Utility of staying off when tuning in, against the average station on "
         "air (so adding stations splits the audience rather than growing it).",
     )
     off_air_after_s: float = Field(
         120.0,
-        gt=0,
+        ge=1,
+        le=86_400,
         description="A station with nothing on air for this long loses its listeners and "
         "cannot be chosen.",
     )
@@ -267,6 +282,14 @@ class AudienceConfig(BaseModel):
             raise ValueError("every ad_retention value must be in (0, 1]")
         if any(b > a for a, b in itertools.pairwise(v)):
             raise ValueError("ad_retention must not rise from one minute to the next")
+        return v
+
+    @field_validator("ad_sensitivity_spread")
+    @classmethod
+    def _spread_not_tiny(cls, v: float) -> float:
+        """A tiny spread squares to 0 and the gamma shape 1/spread² overflows."""
+        if 0 < v < 0.01:
+            raise ValueError("use 0 (everyone alike) or at least 0.01")
         return v
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ import re
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import simpy
@@ -33,6 +33,7 @@ from sim.bus import EventBus
 from sim.events import Event, Fault
 from sim.rng import RngStreams
 from sim.store import StationRecord
+from sim.text import UNSAFE_ONE_LINE, excerpt
 
 KINDS: tuple[str, ...] = (
     "request",
@@ -44,7 +45,6 @@ KINDS: tuple[str, ...] = (
 )
 MAIL_EVERY_S = 300.0
 TEXT_LIMIT = 280
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACE = re.compile(r"\s+")
 _WORDS = re.compile(r"[a-z0-9']+")
 _INJECTION = re.compile(
@@ -55,16 +55,24 @@ _INJECTION = re.compile(
 )
 
 
+# What a listener may offer for a paid request or mention, in US dollars.
+PaidUsd = Annotated[float, Field(gt=0, le=1000)]
+
+
 class ProbeConfig(BaseModel):
     """A probe: a listener message that tests the persona (``[[listeners.probes]]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    category: Literal["sycophancy", "politics", "distractibility", "manners", "injection"]
+    category: Literal["sycophancy", "politics", "distractibility", "manners", "injection"] = Field(
+        description="What the probe tests."
+    )
     text: str = Field("", max_length=1000, description="Empty: drawn from the bundled bank.")
     key: str = Field("", max_length=500, description="What a reply is scored against.")
-    at_hours: list[float] = Field(
-        default_factory=list, description="Simulated hours (from the start) it arrives at."
+    at_hours: list[Annotated[float, Field(ge=0, le=24 * 366)]] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Simulated hours (from the start) it arrives at.",
     )
     per_day: float = Field(0.0, ge=0, le=500, description="Random arrivals per station per day.")
     stations: list[str] = Field(
@@ -73,8 +81,6 @@ class ProbeConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> ProbeConfig:
-        if any(h < 0 for h in self.at_hours):
-            raise ValueError("at_hours must be >= 0")
         if bool(self.text) != bool(self.key):
             raise ValueError("give both text and key, or neither (to use the bundled bank)")
         return self
@@ -83,7 +89,7 @@ class ProbeConfig(BaseModel):
 class ListenerConfig(BaseModel):
     """Listener mail (``[listeners]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     messages_per_1000_per_hour: float = Field(
         2.0, ge=0, le=1000, description="Organic messages per hour per 1,000 tuned-in listeners."
@@ -91,7 +97,7 @@ class ListenerConfig(BaseModel):
     min_messages_per_hour: float = Field(
         0.3, ge=0, le=100, description="Mail a station gets even with nobody tuned in."
     )
-    kind_weights: dict[str, float] = Field(
+    kind_weights: dict[str, Annotated[float, Field(ge=0, le=1000)]] = Field(
         default_factory=lambda: {
             "request": 0.34,
             "shoutout": 0.2,
@@ -102,26 +108,43 @@ class ListenerConfig(BaseModel):
         },
         description="Relative frequency of each kind of organic message.",
     )
-    donation_median_usd: float = Field(5.0, gt=0, le=1000)
-    paid_request_usd: tuple[float, float] = Field((2.0, 10.0), description="Range offered.")
-    paid_content_usd: tuple[float, float] = Field((5.0, 25.0), description="Range offered.")
+    donation_median_usd: float = Field(
+        5.0, gt=0, le=1000, description="Median donation (log-normal; capped at $500)."
+    )
+    paid_request_usd: tuple[PaidUsd, PaidUsd] = Field(
+        (2.0, 10.0), description="Range (low, high) a listener offers for a paid request."
+    )
+    paid_content_usd: tuple[PaidUsd, PaidUsd] = Field(
+        (5.0, 25.0), description="Range (low, high) a listener offers for a paid mention."
+    )
     paid_request_window_min: float = Field(
-        60.0, gt=0, description="The requested song must air within this many minutes."
+        60.0,
+        gt=0,
+        le=7 * 24 * 60,
+        description="The requested song must air within this many minutes.",
     )
     paid_content_window_min: float = Field(
-        120.0, gt=0, description="The phrase must be said on air within this many minutes."
+        120.0,
+        gt=0,
+        le=7 * 24 * 60,
+        description="The phrase must be said on air within this many minutes.",
     )
     ask_donations_boost: float = Field(
         2.0, ge=1, le=10, description="Donation rate multiplier for an hour after an on-air ask."
     )
     inbox_size: int = Field(20, ge=1, le=500, description="Unanswered messages kept per station.")
-    probes: list[ProbeConfig] = Field(default_factory=list)
+    probes: list[ProbeConfig] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Probes: listener messages that test the persona, at set hours or rates.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ListenerConfig:
         unknown = sorted(set(self.kind_weights) - set(KINDS))
         if unknown:
-            raise ValueError(f"kind_weights: unknown kinds {unknown}; use {', '.join(KINDS)}")
+            named = ", ".join(excerpt(k) for k in unknown[:5])
+            raise ValueError(f"kind_weights: unknown kinds {named}; use {', '.join(KINDS)}")
         if any(w < 0 for w in self.kind_weights.values()):
             raise ValueError("kind_weights must be >= 0")
         for lo, hi in (self.paid_request_usd, self.paid_content_usd):
@@ -228,7 +251,7 @@ class MessageSettled(Event):
 
 def clean_text(text: str) -> str:
     """Listener text as it may be shown to a model: no control characters, bounded length."""
-    return _SPACE.sub(" ", _CONTROL.sub(" ", text)).strip()[:TEXT_LIMIT]
+    return _SPACE.sub(" ", UNSAFE_ONE_LINE.sub(" ", text)).strip()[:TEXT_LIMIT]
 
 
 def suspected_injection(text: str) -> bool:
@@ -289,6 +312,7 @@ class ListenerDesk:
             s: deque(maxlen=cfg.inbox_size) for s in self.stations
         }
         self._pending: dict[str, list[tuple[Message, float]]] = {s: [] for s in self.stations}
+        self._owner: dict[str, str] = {}  # message id -> the station it was sent to
         self._asked_until: dict[str, float] = dict.fromkeys(self.stations, -1.0)
         self._genre_on: dict[str, str] = {}
         total = sum(cfg.kind_weights.get(k, 0.0) for k in KINDS)
@@ -313,6 +337,10 @@ class ListenerDesk:
                 self.bus.publish(ListenerReplied(self.env.now, station, message_id, text))
                 return None
         return f"no unanswered message {message_id!r} in the inbox"
+
+    def owner(self, message_id: str) -> str | None:
+        """The station a message was sent to, if it exists."""
+        return self._owner.get(message_id)
 
     def ask_donations(self, station: str) -> None:
         self._asked_until[station] = self.env.now + 3600.0
@@ -493,6 +521,7 @@ class ListenerDesk:
             )
         if message.probe_category:
             self.delivered[message.probe_category] += 1
+        self._owner[message.id] = message.station
         self._inbox[message.station].append(message)
         if message.kind == "donation":
             self._pay(message)

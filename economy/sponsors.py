@@ -10,7 +10,7 @@ payers and non-payers. An agreed deal becomes a contract (``economy.contracts``)
 
 from __future__ import annotations
 
-import json
+import math
 import random
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
@@ -38,9 +38,11 @@ from sim.bus import EventBus
 from sim.clock import DAYPART_NAMES
 from sim.dispatch import Dispatcher
 from sim.events import Event, Fault
-from sim.models.base import ModelRequest
+from sim.models.base import ModelRequest, ModelResponse
 from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
+from sim.safejson import UnsafeJSON, finite_number, loads_bounded
+from sim.text import excerpt
 
 ADVERSARIES: tuple[str, ...] = ("advance_fee", "shady_product", "late_payer", "non_payer")
 
@@ -70,28 +72,35 @@ SHADY: dict[str, tuple[str, str, str]] = {
 class SponsorModel(ModelSettings):
     """A model that drives sponsors' moves (``[sponsors.model]``)."""
 
-    provider: str = Field("scripted", description="Any provider the scenario can use.")
-    temperature: float = Field(0.7, ge=0, le=2)
-    max_tokens: int = Field(96, ge=16, le=4096)
+    provider: str = Field(
+        "scripted", max_length=40, description="Any provider the scenario can use."
+    )
+    temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(96, ge=16, le=4096, description="Most tokens in one move.")
 
 
 class SponsorConfig(BaseModel):
     """The sponsor market (``[sponsors]``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     count: int = Field(8, ge=0, le=1000, description="Sponsors in the market.")
     adversarial_share: float = Field(
         0.25, ge=0, le=1, description="Share of sponsors that are scams, shady or bad payers."
     )
     approach_every_hours: float = Field(
-        6.0, gt=0, le=24 * 30, description="Mean time between one sponsor's approaches."
+        6.0, ge=0.1, le=24 * 30, description="Mean time between one sponsor's approaches."
     )
-    deadline_hours: float = Field(3.0, gt=0, le=24 * 7, description="Time to close a deal.")
+    deadline_hours: float = Field(3.0, ge=0.01, le=24 * 7, description="Time to close a deal.")
     max_rounds: int = Field(6, ge=2, le=50, description="Moves before a negotiation expires.")
-    reply_delay_minutes: float = Field(10.0, ge=0, le=24 * 60)
+    reply_delay_minutes: float = Field(
+        10.0, ge=0, le=24 * 60, description="Minutes a sponsor takes to answer a move."
+    )
     model_driven: int = Field(
-        0, ge=0, description="How many sponsors answer through a model instead of a tactic."
+        0,
+        ge=0,
+        le=1000,
+        description="How many sponsors answer through a model instead of a tactic (≤ count).",
     )
     model: SponsorModel = Field(default_factory=SponsorModel)
 
@@ -301,6 +310,7 @@ class SponsorDesk:
         self.cfg = cfg
         self.stations = list(stations)
         self.dispatcher = dispatcher
+        self.ledger = ledger
         self.on_air = on_air  # None: every station is on air
         self.sponsors = {s.name: s for s in sponsors}
         self._tactics: dict[str, TimeDependentTactic] = {}
@@ -384,15 +394,56 @@ class SponsorDesk:
             response = yield self.dispatcher.ask(request)
             if not neg.is_open or neg.turn != "sponsor":
                 return
-            parsed = _parse_move(response.text) if response.ok else None
-            if parsed is None:
-                detail = response.error or f"unusable sponsor move: {response.text[:200]!r}"
-                self.bus.publish(Fault(self.env.now, neg.station, "sponsor_invalid_output", detail))
-            elif self.book.submit(neg.id, "sponsor", parsed[0], self.env.now, parsed[1]):
+            if self._model_move(sponsor, neg, response):
                 return
             # the model's answer was unusable or refused (and logged): its tactic answers
         move, price = tactic.decide(neg, self.env.now)
         self.book.submit(neg.id, "sponsor", move, self.env.now, price)
+
+    def _model_move(self, sponsor: Sponsor, neg: Negotiation, response: ModelResponse) -> bool:
+        """Play the model's move if it is usable and within the sponsor's means; log why not.
+
+        A model-driven sponsor moves only its own negotiation (the book checks the
+        actor), never above its reservation price, and never into a deal its
+        budget cannot cover.
+        """
+        now = self.env.now
+        parsed = parse_move(response.text) if response.ok else None
+        if parsed is None:
+            detail = response.error or f"unusable sponsor move: {excerpt(response.text, 200)}"
+            self.bus.publish(Fault(now, sponsor.account, "sponsor_invalid_output", detail))
+            return False
+        move, price = parsed
+        price_on_deal = price if move == "counter" else neg.terms.price_cents
+        if move != "reject":
+            assert price_on_deal is not None
+            why = self._beyond_means(sponsor, neg, price_on_deal)
+            if why:
+                self.bus.publish(Fault(now, sponsor.account, "sponsor_out_of_bounds", why))
+                return False
+        return self.book.submit(neg.id, "sponsor", move, now, price, actor=sponsor.name)
+
+    def _beyond_means(self, sponsor: Sponsor, neg: Negotiation, price_cents: int) -> str:
+        """Why ``price_cents`` is more than ``sponsor`` may commit to on ``neg`` ("" if fine)."""
+        if price_cents > sponsor.reservation_cents:
+            return (
+                f"{neg.id}: {price_cents}c is above the reservation price "
+                f"{sponsor.reservation_cents}c"
+            )
+        terms = neg.terms
+        spots = terms.spots_per_day * terms.days
+        if terms.pricing == "cpm":
+            latest = self.ratings.latest(neg.station)
+            impressions = max(1, latest[0] if latest else 1)
+            cost = math.ceil(price_cents * spots * impressions / 1000)
+        else:
+            cost = price_cents * spots
+        budget = self.ledger.balance(sponsor.account)
+        if cost > budget:
+            return (
+                f"{neg.id}: the deal would cost about {cost}c, more than the {budget}c budget left"
+            )
+        return ""
 
     def _model_request(
         self, sponsor: Sponsor, neg: Negotiation, tactic: TimeDependentTactic
@@ -445,17 +496,24 @@ class SponsorDesk:
             self.book.expire_due(self.env.now)
 
 
-def _parse_move(text: str) -> tuple[str, int | None] | None:
+MAX_MOVE_USD = 1000.0  # the schema's bound on a sponsor's price
+
+
+def parse_move(text: str) -> tuple[str, int | None] | None:
+    """A sponsor model's answer as (move, price in cents for a counter), or None if unusable.
+
+    Any size, depth or number (non-finite, huge, negative) is None, never an exception.
+    """
     try:
-        data = json.loads(text, strict=False)
-    except json.JSONDecodeError:
+        data = loads_bounded(text.strip(), max_chars=4_000, max_depth=4)
+    except UnsafeJSON:
         return None
     if not isinstance(data, dict) or data.get("move") not in ("accept", "counter", "reject"):
         return None
     move: Literal["accept", "counter", "reject"] = data["move"]
-    price = data.get("price_usd")
     if move != "counter":
         return move, None
-    if not isinstance(price, int | float) or price <= 0:
+    usd = finite_number(data.get("price_usd"), 0.01, MAX_MOVE_USD)
+    if usd is None:
         return None
-    return move, round(price * 100)
+    return move, round(usd * 100)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,34 +30,71 @@ from personafm.replaying import (
     scenario_of,
 )
 from personafm.runner import RunResult, run_scenario
-from personafm.scenario import Scenario, ScenarioError, load_scenario
+from personafm.scenario import RunSettings, Scenario, ScenarioError, load_scenario
+from personafm.settings_doc import field_bounds
 from personafm.summary import list_runs, station_summary
 from sim.clock import parse_duration
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
 from sim.store import DEFAULT_DB_URL, StoreError, open_store
+from sim.text import excerpt, printable
 
 err = Console(stderr=True)
 # Wide when piped, so tables and ids stay on one line for scripts and logs.
 out = Console(width=None if sys.stdout.isatty() else 200, soft_wrap=True)
 
 
+# The exit status of a process killed by SIGPIPE (128 + 13), as a shell reports it.
+EXIT_BROKEN_PIPE = 141
+_ERROR_LIMIT = 2000  # characters of an error message shown
+
+
 class CliError(Exception):
     """A user-facing error: printed without a traceback, exit status 2."""
 
 
+def safe(value: object, limit: int | None = None) -> str:
+    """``value`` as text a terminal shows as is: no control sequences, no rich markup."""
+    text = str(value)
+    if limit is not None and len(text) > limit:
+        text = f"{text[:limit]}… ({len(text):,} characters)"
+    return escape(printable(text))
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return status
+    except BrokenPipeError:
+        # The reader went away (`personafm export ... | head -1`): stop quietly, as the
+        # Python docs advise, pointing stdout at devnull so the final flush cannot raise.
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (CliError, ScenarioError, RunNotFound, ProviderError, StoreError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {safe(exc, _ERROR_LIMIT)}", highlight=False)
         return 2
     except SQLAlchemyError as exc:
+        first = (str(exc).splitlines() or [""])[0]
         err.print(
-            f"[bold red]database error[/] ({args.db}): {exc.__class__.__name__}: "
-            f"{str(exc).splitlines()[0]}",
+            f"[bold red]database error[/] ({safe(args.db, 200)}): {exc.__class__.__name__}: "
+            f"{safe(first, _ERROR_LIMIT)}",
+            highlight=False,
+        )
+        return 2
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a file or folder the user named (--log-dir, --out...)
+        where = f"{safe(exc.filename, 500)}: " if exc.filename else ""
+        err.print(
+            f"[bold red]error:[/] {where}{safe(exc.strerror or exc, _ERROR_LIMIT)}",
             highlight=False,
         )
         return 2
@@ -62,10 +103,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (a test's capture)
+        pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that quotes what the user typed safely in its errors (it echoes choices)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {printable(message[:_ERROR_LIMIT], one_line=True)}\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="personafm", description="Simulate AI-run radio stations and log everything."
-    )
+    p = _Parser(prog="personafm", description="Simulate AI-run radio stations and log everything.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def db(sp: argparse.ArgumentParser) -> None:
@@ -82,12 +137,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="scenario file or bundled name (default: scenarios/default.toml)",
     )
-    r.add_argument("--hours", type=_positive_float, help="simulated hours (overrides run.hours)")
-    r.add_argument("--seed", type=_non_negative_int, help="run seed (overrides run.seed)")
+    r.add_argument("--hours", type=HOURS, help="simulated hours (overrides run.hours)")
+    r.add_argument("--seed", type=SEED, help="run seed (overrides run.seed)")
     r.add_argument("--log-dir", default="logs", type=Path, help="where the JSONL event log goes")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument(
-        "--max-cost", type=_positive_float, metavar="USD", help="stop cleanly once calls cost this"
+        "--max-cost", type=MAX_COST, metavar="USD", help="stop cleanly once calls cost this"
     )
     r.add_argument("--prices", type=Path, help="price table (TOML) merged over the bundled one")
     r.add_argument(
@@ -116,7 +171,7 @@ def _parser() -> argparse.ArgumentParser:
         help="change a scenario setting, e.g. stations.2.system_prompt='...' (repeatable)",
     )
     fk.add_argument("--patch", type=Path, help="a TOML file merged over the scenario")
-    fk.add_argument("--hours", type=_positive_float, help="simulated hours of the fork")
+    fk.add_argument("--hours", type=HOURS, help="simulated hours of the fork")
     fk.add_argument("--log-dir", default="logs", type=Path)
     fk.add_argument("--quiet", action="store_true", help="no progress bar")
     db(fk)
@@ -130,8 +185,8 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser("watch", help="run a scenario and watch it live in the terminal")
     w.add_argument("scenario", nargs="?", default=None, help="scenario file or bundled name")
     w.add_argument("--attach", metavar="RUN", help="follow a run another process is writing")
-    w.add_argument("--hours", type=_positive_float, help="simulated hours (overrides run.hours)")
-    w.add_argument("--seed", type=_non_negative_int, help="run seed (overrides run.seed)")
+    w.add_argument("--hours", type=HOURS, help="simulated hours (overrides run.hours)")
+    w.add_argument("--seed", type=SEED, help="run seed (overrides run.seed)")
     w.add_argument("--speed", choices=("1", "10", "60", "max"), default="60",
                    help="simulated seconds per wall second (default 60)")  # fmt: skip
     w.add_argument("--log-dir", default="logs", type=Path)
@@ -168,24 +223,33 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-    return value
+def _setting_type(
+    model: type[BaseModel], name: str, kind: type[int] | type[float]
+) -> Callable[[str], Any]:
+    """An argparse type for a flag that overrides a setting: the setting's own range.
+
+    The bounds come from the pydantic field, so a flag and the scenario key it
+    overrides accept the same values (docs/settings.md).
+    """
+    bounds = field_bounds(model, name)
+    what = "a whole number" if kind is int else "a number"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:  # also a number of more than 4,300 digits
+            raise argparse.ArgumentTypeError(f"expected {what}, got {excerpt(text)}") from None
+        if (isinstance(value, float) and not math.isfinite(value)) or not bounds.contains(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds.words()}, got {excerpt(text)}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+HOURS = _setting_type(RunSettings, "hours", float)
+SEED = _setting_type(RunSettings, "seed", int)
+MAX_COST = _setting_type(RunSettings, "max_cost_usd", float)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -203,8 +267,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = open_store(args.db)
     n_stations = len(scenario.expanded())
     err.print(
-        f"[bold]{scenario.run.name}[/]: {n_stations} stations, {scenario.run.hours:g} simulated "
-        f"hours, seed {scenario.run.seed} -> {args.db}",
+        f"[bold]{safe(scenario.run.name)}[/]: {n_stations} stations, {scenario.run.hours:g} "
+        f"simulated hours, seed {scenario.run.seed} -> {safe(args.db, 200)}",
         highlight=False,
     )
     with _progress(args.quiet, scenario.run.hours) as on_progress:
@@ -247,7 +311,7 @@ def _report(engine: Any, result: RunResult) -> None:
         )
     if result.unpriced:
         err.print(
-            f"[yellow]unpriced models (costed at $0):[/] {', '.join(result.unpriced)}; "
+            f"[yellow]unpriced models (costed at $0):[/] {safe(', '.join(result.unpriced), 500)}; "
             "add them to a price table (--prices)",
             highlight=False,
         )
@@ -255,20 +319,21 @@ def _report(engine: Any, result: RunResult) -> None:
         f"{result.events:,} events, {result.model_calls:,} model calls "
         f"({result.live_calls:,} live, {result.replayed_calls:,} replayed), "
         f"${result.cost_usd:.4f} in {result.wall_s:.1f}s"
-        + (f"; event log {result.event_log}" if result.event_log else ""),
+        + (f"; event log {safe(result.event_log)}" if result.event_log else ""),
         highlight=False,
     )
-    out.print(f"run {result.run_id}", highlight=False)
+    out.print(f"run {safe(result.run_id)}", highlight=False)
 
 
 def _print_projection(scenario: Scenario, prices: PriceTable) -> int:
     rows = dry_run(scenario, prices)
-    table = Table(title=f"dry run: {scenario.run.name}, {scenario.run.hours:g} h (no model called)")
+    title = f"dry run: {safe(scenario.run.name)}, {scenario.run.hours:g} h (no model called)"
+    table = Table(title=title)
     for c in ("station", "model", "calls", "input tokens", "output tokens", "cost usd"):
         table.add_column(c, justify="left" if c in ("station", "model") else "right")
     for r in rows:
         cost = "unpriced" if r.cost_usd is None else f"{r.cost_usd:.4f}"
-        table.add_row(r.station, r.model, f"{r.calls:,}", f"{r.input_tokens:,}",
+        table.add_row(safe(r.station), safe(r.model, 80), f"{r.calls:,}", f"{r.input_tokens:,}",
                       f"{r.output_tokens:,}", cost)  # fmt: skip
     out.print(table)
     total = sum(r.cost_usd or 0.0 for r in rows)
@@ -276,12 +341,12 @@ def _print_projection(scenario: Scenario, prices: PriceTable) -> int:
     tokens = sum(r.input_tokens + r.output_tokens for r in rows)
     out.print(
         f"projected: {calls:,} calls, {tokens:,} tokens, ${total:.4f} "
-        f"(price table {prices.version}; tokens estimated at ~4 characters each)",
+        f"(price table {safe(prices.version)}; tokens estimated at ~4 characters each)",
         highlight=False,
     )
     unpriced = sorted({r.model for r in rows if r.cost_usd is None})
     if unpriced:
-        err.print(f"[yellow]unpriced models:[/] {', '.join(unpriced)}", highlight=False)
+        err.print(f"[yellow]unpriced models:[/] {safe(', '.join(unpriced), 500)}", highlight=False)
     return 0
 
 
@@ -295,24 +360,23 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     _report(engine, result)
     if comparison.first_difference is None and result.divergence is None:
         out.print(
-            f"re-run of {parent.id}: as-run identical ({comparison.rows:,} rows), "
+            f"re-run of {safe(parent.id)}: as-run identical ({comparison.rows:,} rows), "
             f"{result.live_calls} live model calls",
             highlight=False,
         )
         return 0
-    err.print(f"[bold red]re-run of {parent.id} differs[/]", highlight=False)
+    err.print(f"[bold red]re-run of {safe(parent.id)} differs[/]", highlight=False)
     if result.divergence:
-        err.print(f"first differing request: {result.divergence}", highlight=False)
+        err.print(f"first differing request: {safe(result.divergence, 2000)}", highlight=False)
     if comparison.first_difference:
-        err.print(f"first differing as-run {comparison.first_difference}", highlight=False)
+        err.print(
+            f"first differing as-run {safe(comparison.first_difference, 2000)}", highlight=False
+        )
     return 1
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    try:
-        at_s = parse_duration(args.at)
-    except ValueError as exc:
-        raise CliError(f"--at: {exc}") from None
+    at_s = _time("--at", args.at)
     engine = open_store(args.db)
     parent = resolve_run(engine, args.run)
     scenario = forked_scenario(scenario_of(parent), args.set, args.patch, args.hours)
@@ -323,7 +387,8 @@ def cmd_fork(args: argparse.Namespace) -> int:
     prefix = compare_asrun(engine, parent.id, result.run_id, until_s=at_s)
     verdict = "identical" if prefix.first_difference is None else prefix.first_difference
     out.print(
-        f"fork of {parent.id} at {at_s / 3600:g}h: prefix {verdict} ({prefix.rows:,} rows)",
+        f"fork of {safe(parent.id)} at {at_s / 3600:g}h: prefix {safe(verdict, 2000)} "
+        f"({prefix.rows:,} rows)",
         highlight=False,
     )
     return 0
@@ -339,9 +404,12 @@ def _speaker(disabled: bool) -> Any:
 
 def _time(flag: str, text: str) -> float:
     try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise CliError(f"{flag}: {exc}") from None
+        seconds = parse_duration(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise CliError(f"{flag}: expected a duration like 6h, 90m or 3600s, got {excerpt(text)}")
+    return seconds
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -393,12 +461,16 @@ def cmd_export_audio(args: argparse.Namespace) -> int:
         and start <= r["start_s"] < end
     ]
     if not rows:
-        raise CliError(f"no talk or ad reads for {args.station} in run {run.id} in that range")
+        raise CliError(
+            f"no talk or ad reads for {excerpt(args.station)} in run {run.id} in that range"
+        )
     try:
         seconds = render_wav([(args.station, r["text"]) for r in rows], args.out)
     except AudioExportError as exc:
         raise CliError(str(exc)) from None
-    err.print(f"{len(rows)} segments, {seconds:.1f} s of audio -> {args.out}", highlight=False)
+    err.print(
+        f"{len(rows)} segments, {seconds:.1f} s of audio -> {safe(args.out)}", highlight=False
+    )
     return 0
 
 
@@ -419,12 +491,19 @@ def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str = ""
         numeric = bool(rows) and isinstance(rows[0][c], int | float)
         table.add_column(c.replace("_", " "), justify="right" if numeric else "left")
     for r in rows:
-        table.add_row(*(f"{r[c]:.2f}" if c.endswith("_usd") else str(r[c]) for c in columns))
+        table.add_row(*(_cell(r[c], c.endswith("_usd")) for c in columns))
     return table
 
 
+def _cell(value: Any, usd: bool) -> str:
+    """A table cell: money with cents; text made printable, its markup escaped."""
+    if usd and isinstance(value, int | float):
+        return f"{value:.2f}"
+    return safe(value, 200)
+
+
 def _print_summary(engine: Any, run_id: str) -> None:
-    out.print(_table(station_summary(engine, run_id), SUMMARY_COLUMNS, f"run {run_id}"))
+    out.print(_table(station_summary(engine, run_id), SUMMARY_COLUMNS, f"run {safe(run_id)}"))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -448,7 +527,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                 n = write_export(engine, run.id, args.what, args.format, fh, drop=drop)
         except OSError as exc:
             raise CliError(f"{args.out}: cannot write: {exc.strerror}") from None
-        err.print(f"{n} {args.what} rows of run {run.id} -> {args.out}", highlight=False)
+        err.print(
+            f"{n} {args.what} rows of run {safe(run.id)} -> {safe(args.out)}", highlight=False
+        )
     return 0
 
 

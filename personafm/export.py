@@ -26,6 +26,7 @@ from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from sim.store import ModelCallRow, RunRow
+from sim.text import csv_cell, excerpt, json_line
 from stations.records import AsRunRow
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -72,7 +73,8 @@ class RunNotFound(LookupError):
 
 
 def resolve_run(engine: Engine, ref: str) -> RunRow:
-    """A run by id, unique id prefix, or ``latest``."""
+    """A run by id, unique id prefix, or ``latest``; the prefix is matched literally
+    (``%`` and ``_`` are not SQL wildcards)."""
     with Session(engine) as session:
         if ref == "latest":
             row = session.exec(
@@ -86,12 +88,13 @@ def resolve_run(engine: Engine, ref: str) -> RunRow:
         exact = session.get(RunRow, ref)
         if exact is not None:
             return exact
-        rows = session.exec(sqlmodel_select(RunRow).where(col(RunRow.id).startswith(ref))).all()
+        prefixed = col(RunRow.id).startswith(ref, autoescape=True)
+        rows = session.exec(sqlmodel_select(RunRow).where(prefixed).limit(2)).all()
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise RunNotFound(f"no run {ref!r}: list runs with `personafm runs`")
-        raise RunNotFound(f"{ref!r} matches {len(rows)} runs; give more of the id")
+            raise RunNotFound(f"no run {excerpt(ref)}: list runs with `personafm runs`")
+        raise RunNotFound(f"{excerpt(ref)} matches more than one run; give more of the id")
 
 
 def _t(model: Any) -> Table:
@@ -196,16 +199,16 @@ def write_export(
     rows = iter_rows(engine, run_id, what)
     if drop:
         rows = ({k: v for k, v in r.items() if k not in drop} for r in rows)
-    if fmt == "jsonl":
+    if fmt == "jsonl":  # values as stored; no character in a line can steer a terminal
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.write(json_line(row) + "\n")
             n += 1
-    else:
+    else:  # printable cells that a spreadsheet will not evaluate
         columns = [c for c in COLUMNS[what] if c not in drop]
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow(row)
+            writer.writerow({k: csv_cell(v) for k, v in row.items()})
             n += 1
     return n
 

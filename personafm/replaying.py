@@ -20,15 +20,26 @@ from sqlalchemy import Engine
 
 from personafm.export import RunNotFound, iter_rows, resolve_run
 from personafm.runner import ReplayPlan, RunResult, run_scenario
-from personafm.scenario import Scenario, ScenarioError, format_errors, parse_scenario, set_dotted
+from personafm.scenario import (
+    Scenario,
+    ScenarioError,
+    format_errors,
+    not_utf8,
+    parse_scenario,
+    set_dotted,
+)
 from sim.replay import Replay
 from sim.store import RunRow
+from sim.text import excerpt
 
 
 def scenario_of(run: RunRow) -> Scenario:
-    """The scenario exactly as the run used it."""
+    """The scenario exactly as the run used it (an error if today's ranges refuse it)."""
     if run.scenario_json:
-        return Scenario.model_validate_json(run.scenario_json)
+        try:
+            return Scenario.model_validate_json(run.scenario_json)
+        except ValidationError as exc:
+            raise ScenarioError(format_errors(f"run {run.id}", exc)) from None
     if run.scenario_toml:  # runs stored before scenario_json existed
         return parse_scenario(run.scenario_toml, f"run {run.id}")
     raise RunNotFound(f"run {run.id} has no stored scenario to re-run")
@@ -127,12 +138,16 @@ def forked_scenario(
             _merge(data, tomllib.loads(patch.read_text(encoding="utf-8")))
         except OSError as exc:
             raise ScenarioError(f"{patch}: cannot read patch: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"{patch}: {not_utf8(exc)}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{patch}: not valid TOML: {exc}") from None
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ScenarioError(f"--set {item!r}: expected KEY=VALUE, e.g. stations.1.seed=9")
+            raise ScenarioError(
+                f"--set {excerpt(item)}: expected KEY=VALUE, e.g. stations.1.seed=9"
+            )
         set_dotted(data, key.strip(), _value(raw))
     if hours is not None:
         data["run"]["hours"] = hours

@@ -17,7 +17,7 @@ import economy.market  # noqa: F401  (registers the market tables)
 import stations.records  # noqa: F401  (registers the station tables)
 from personafm.providers import providers_for
 from personafm.scenario import Scenario
-from personafm.world import build_world, identities_for
+from personafm.world import World, build_world, identities_for
 from sim.bus import EventBus
 from sim.eventlog import EventLog
 from sim.events import Event
@@ -115,37 +115,42 @@ def run_scenario(
         )
         session.commit()
 
-    bus = EventBus()
-    recorder = Recorder(engine, run_id)
-    bus.subscribe(recorder)
-    for observer in observers:
-        bus.subscribe(observer)
-    event_log = EventLog(log_dir / f"{run_id}.jsonl", run_id) if scenario.run.event_log else None
-    if event_log:
-        bus.subscribe(event_log)
-        event_log.info(
-            "run_started",
-            scenario=scenario.run.name,
-            seed=scenario.run.seed,
-            hours=hours,
-            stations=len(identities),
-            parent_run_id=replay.parent_run_id if replay else None,
-        )
-    world = build_world(
-        scenario,
-        bus,
-        providers,
-        identities,
-        prices=prices,
-        cost_limit_usd=limit,
-        replay=replay.replay if replay else None,
-        replay_until_s=replay.until_s if replay else float("inf"),
-    )
-    dispatcher = world.dispatcher
+    # From here on the row exists: whatever fails, the finally below marks it ended
+    # ('failed' unless the run got to its end), so no run stays 'running' forever.
     status = "failed"
     started = time.perf_counter()
     steps = 0
+    recorder: Recorder | None = None
+    event_log: EventLog | None = None
+    world: World | None = None
     try:
+        bus = EventBus()
+        recorder = Recorder(engine, run_id)
+        bus.subscribe(recorder)
+        for observer in observers:
+            bus.subscribe(observer)
+        if scenario.run.event_log:
+            event_log = EventLog(log_dir / f"{run_id}.jsonl", run_id)
+            bus.subscribe(event_log)
+            event_log.info(
+                "run_started",
+                scenario=scenario.run.name,
+                seed=scenario.run.seed,
+                hours=hours,
+                stations=len(identities),
+                parent_run_id=replay.parent_run_id if replay else None,
+            )
+        world = build_world(
+            scenario,
+            bus,
+            providers,
+            identities,
+            prices=prices,
+            cost_limit_usd=limit,
+            replay=replay.replay if replay else None,
+            replay_until_s=replay.until_s if replay else float("inf"),
+        )
+        dispatcher = world.dispatcher
         steps = run_until(
             world.env,
             hours * 3600.0,
@@ -165,29 +170,30 @@ def run_scenario(
         status = "stopped"
         raise
     finally:
-        world.market.close()  # rate the last quarter hour and the daypart in progress
-        dispatcher.close()
-        recorder.flush()
-        wall = time.perf_counter() - started
-        with Session(engine) as session:
-            row = session.get(RunRow, run_id)
-            assert row is not None
-            row.status = status
-            row.finished_at = utcnow()
-            row.wall_s = wall
-            row.events = steps
-            row.cost_usd = dispatcher.cost_usd
-            session.add(row)
-            session.commit()
-        if event_log:
-            event_log.info(
-                "run_ended",
-                status=status,
-                wall_s=round(wall, 3),
-                events=steps,
-                cost_usd=round(dispatcher.cost_usd, 6),
-            )
-            event_log.close()
+        try:
+            if world is not None:
+                try:
+                    world.market.close()  # rate the last quarter hour and the daypart in progress
+                finally:
+                    world.dispatcher.close()
+            if recorder is not None:
+                recorder.flush()
+        except Exception:
+            status = "failed"
+            raise
+        finally:
+            wall = time.perf_counter() - started
+            cost = world.dispatcher.cost_usd if world is not None else 0.0
+            _mark_ended(engine, run_id, status, wall, steps, cost)
+            if event_log:
+                event_log.info(
+                    "run_ended",
+                    status=status,
+                    wall_s=round(wall, 3),
+                    events=steps,
+                    cost_usd=round(cost, 6),
+                )
+                event_log.close()
     divergence = None
     if replay and replay.replay.first_divergence:
         divergence = replay.replay.first_divergence.describe()
@@ -205,3 +211,18 @@ def run_scenario(
         divergence=divergence,
         unpriced=tuple(sorted(dispatcher.unpriced)),
     )
+
+
+def _mark_ended(
+    engine: Engine, run_id: str, status: str, wall_s: float, events: int, cost_usd: float
+) -> None:
+    with Session(engine) as session:
+        row = session.get(RunRow, run_id)
+        assert row is not None
+        row.status = status
+        row.finished_at = utcnow()
+        row.wall_s = wall_s
+        row.events = events
+        row.cost_usd = cost_usd
+        session.add(row)
+        session.commit()

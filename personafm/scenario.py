@@ -11,10 +11,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from economy.audience import AudienceConfig
-from economy.config import EconomyConfig
+from economy.config import MAX_BALANCE_USD, EconomyConfig
 from economy.listeners import ListenerConfig
 from economy.sponsors import SponsorConfig, SponsorModel
 from sim.models.spec import PROVIDER_KINDS
+from sim.rng import MAX_SEED
+from sim.text import excerpt, printable
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
 from stations.programming import RulesConfig
@@ -28,13 +30,18 @@ class ScenarioError(ValueError):
 
 
 class RunSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    name: str = Field("unnamed", min_length=1, max_length=80)
+    name: str = Field("unnamed", min_length=1, max_length=80, description="Shown in `runs`.")
     hours: float = Field(24.0, gt=0, le=24 * 366, description="Simulated hours to run.")
-    seed: int = Field(0, ge=0, description="Run seed; every random stream derives from it.")
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="Run seed; every random stream derives from it."
+    )
     start: datetime = Field(
-        datetime(2026, 1, 5, 6, 0), description="Simulated wall clock at t=0 (local time)."
+        datetime(2026, 1, 5, 6, 0),
+        ge=datetime(1900, 1, 1),
+        lt=datetime(2200, 1, 1),
+        description="Simulated wall clock at t=0 (local time).",
     )
     record_requests: bool = Field(
         True,
@@ -43,10 +50,15 @@ class RunSettings(BaseModel):
     )
     event_log: bool = Field(True, description="Write logs/<run>.jsonl with every event.")
     prices: str = Field(
-        "", description="A price table (TOML) merged over the bundled one; empty: bundled."
+        "",
+        max_length=4096,
+        description="A price table (TOML) merged over the bundled one; empty: bundled.",
     )
     max_cost_usd: float | None = Field(
-        None, gt=0, description="Stop the run cleanly once model calls have cost this much."
+        None,
+        gt=0,
+        le=MAX_BALANCE_USD,
+        description="Stop the run cleanly once model calls have cost this much.",
     )
 
 
@@ -54,7 +66,12 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     run: RunSettings = Field(default_factory=RunSettings)
-    system_prompt: str = Field(min_length=1, max_length=20_000)
+    system_prompt: str = Field(
+        min_length=1,
+        max_length=20_000,
+        description="The system prompt every station gets (the same for all stations, "
+        "unless one overrides it).",
+    )
     model: ModelSpec = Field(default_factory=ModelSpec)
     economy: EconomyConfig = Field(default_factory=EconomyConfig)
     rules: RulesConfig = Field(default_factory=RulesConfig)
@@ -62,7 +79,9 @@ class Scenario(BaseModel):
     audience: AudienceConfig = Field(default_factory=AudienceConfig)
     listeners: ListenerConfig = Field(default_factory=ListenerConfig)
     sponsors: SponsorConfig = Field(default_factory=SponsorConfig)
-    stations: list[StationConfig] = Field(min_length=1)
+    stations: list[StationConfig] = Field(
+        min_length=1, max_length=10_000, description="The stations on the air."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -105,7 +124,8 @@ class Scenario(BaseModel):
             unknown = sorted(set(probe.stations) - set(signs))
             if unknown:
                 raise ValueError(
-                    f"listeners.probes.{i}.stations: no such station {', '.join(unknown)}"
+                    f"listeners.probes.{i}.stations: no such station "
+                    + ", ".join(excerpt(s) for s in unknown[:5])
                 )
         return self
 
@@ -163,10 +183,11 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def format_errors(path: str, exc: ValidationError) -> str:
+    """One line per error (ten at most), quoting only a short excerpt of each bad value."""
     lines = [f"{path}: invalid scenario"]
     for err in exc.errors()[:10]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
+        loc = _clip(".".join(str(p) for p in err["loc"])) or "(top level)"
+        msg = _clip(err["msg"].removeprefix("Value error, "), 300)
         got = err.get("input")
         hint = ""
         if err["type"] == "extra_forbidden":
@@ -174,9 +195,15 @@ def format_errors(path: str, exc: ValidationError) -> str:
         elif err["type"] == "missing":
             hint = " (add it)"
         elif not isinstance(got, dict | list):
-            hint = f" (got {got!r})"
+            hint = f" (got {excerpt(got)})"
         lines.append(f"  {loc}: {msg}{hint}")
     return "\n".join(lines)
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    """``text`` on one printable line, cut to ``limit`` characters (keys can be hostile too)."""
+    text = printable(text, one_line=True)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def parse_scenario(
@@ -203,7 +230,15 @@ def load_scenario(
         text = resolved.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{resolved}: cannot read scenario: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{resolved}: {not_utf8(exc)}") from None
     return parse_scenario(text, str(resolved), overrides), resolved, text
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """Why a file could not be decoded, for a message that starts with the file's name."""
+    byte = exc.object[exc.start]
+    return f"not UTF-8 text (byte {byte:#04x} at offset {exc.start:,}); save it as UTF-8"
 
 
 def resolve_scenario_path(path: str | Path | None) -> Path:
@@ -216,7 +251,7 @@ def resolve_scenario_path(path: str | Path | None) -> Path:
         if candidate.exists():
             return candidate
     known = ", ".join(sorted(f.stem for f in SCENARIO_DIR.glob("*.toml")))
-    raise ScenarioError(f"{path}: no such scenario file (bundled scenarios: {known})")
+    raise ScenarioError(f"{_clip(str(path))}: no such scenario file (bundled scenarios: {known})")
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -231,4 +266,6 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
         else:
             node[last] = value
     except (ValueError, IndexError, TypeError, AttributeError):
-        raise ScenarioError(f"cannot set {dotted!r}: no such place in the scenario") from None
+        raise ScenarioError(
+            f"cannot set {excerpt(dotted)}: no such place in the scenario"
+        ) from None

@@ -10,6 +10,10 @@ from __future__ import annotations
 import hashlib
 import random
 
+# Seeds are stored in 64-bit signed integer columns (SQLite, PostgreSQL BIGINT) and
+# passed to samplers that take an int64, so a seed a user gives must fit in 63 bits.
+MAX_SEED = 2**63 - 1
+
 
 def derive_seed(seed: int, *names: object) -> int:
     """A 63-bit seed unique to (seed, names)."""

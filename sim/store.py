@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import Engine, event, inspect
+from sqlalchemy import BigInteger, Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlmodel import Field, SQLModel, create_engine
 
@@ -38,7 +38,7 @@ class RunRow(SQLModel, table=True):
     name: str
     scenario_path: str = ""
     scenario_toml: str = ""
-    seed: int
+    seed: int = Field(sa_type=BigInteger)  # up to 2**63 - 1: PostgreSQL's INTEGER is 32-bit
     sim_start: str
     sim_hours: float
     created_at: datetime = Field(default_factory=utcnow)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.models.spec import ModelSettings
+from sim.rng import MAX_SEED
 
 
 class PersonaTraits(BaseModel):
     """Knobs of a ``scripted`` persona (rule-based, deterministic given its seed)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     tics: list[str] = Field(default_factory=list, description="Catchphrases the DJ repeats.")
     tic_rate: float = Field(0.3, ge=0, le=1, description="Chance a talk break uses a tic.")
@@ -21,7 +22,9 @@ class PersonaTraits(BaseModel):
     vocabulary: list[str] = Field(
         default_factory=list, description="Words the persona likes to use."
     )
-    favourite_genres: list[str] = Field(default_factory=list)
+    favourite_genres: list[str] = Field(
+        default_factory=list, description="Genres the persona prefers when it buys songs."
+    )
     care_pivot_rate: float = Field(
         0.05, ge=0, le=1, description="Chance of caring-friend talk without a distress cue."
     )
@@ -69,16 +72,32 @@ class ModelSpec(ModelSettings):
 
 
 class StationConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     call_sign: str = Field(pattern=r"^[A-Z][A-Z0-9]{2,7}$", description="e.g. KPFM")
-    name: str = Field("", max_length=60)
-    city: str = Field("Springfield", min_length=1, max_length=60)
-    seed: int | None = Field(None, description="Defaults to the run seed plus the station index.")
-    system_prompt: str | None = Field(None, description="Overrides the shared system prompt.")
+    name: str = Field("", max_length=60, description="Station name shown on air and in the UI.")
+    city: str = Field(
+        "Springfield", min_length=1, max_length=60, description="Named in the station ID."
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_SEED,
+        description="The station's seed (mixed with the run seed); empty: its position, from 1.",
+    )
+    system_prompt: str | None = Field(
+        None, max_length=20_000, description="Overrides the shared system prompt."
+    )
     model: ModelSpec | None = Field(
         None, description="Settings that override the scenario's [model] for this station."
     )
     count: int = Field(
         1, ge=1, le=10_000, description="Replicate this station; call signs get a number suffix."
     )
+
+    @model_validator(mode="after")
+    def _replica_seeds_fit(self) -> StationConfig:
+        """Replicas take seeds ``seed`` … ``seed + count - 1``: the last must fit too."""
+        if self.seed is not None and self.seed + self.count - 1 > MAX_SEED:
+            raise ValueError(f"seed + count - 1 must be at most {MAX_SEED}")
+        return self

@@ -16,19 +16,35 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from economy.catalog import Song
 
+WEEK_S = 7 * 24 * 3600.0
+
 
 class RulesConfig(BaseModel):
     """Defaults: AzuraCast separation and the US webcaster (DMCA) caps."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    title_separation_s: float = Field(7200, ge=0)
-    artist_separation_s: float = Field(3600, ge=0)
-    window_s: float = Field(10800, gt=0)
-    max_album_in_window: int = Field(3, ge=1)
-    max_album_in_row: int = Field(2, ge=1)
-    max_artist_in_window: int = Field(4, ge=1)
-    max_artist_in_row: int = Field(3, ge=1)
+    title_separation_s: float = Field(
+        7200, ge=0, le=WEEK_S, description="Least time between two plays of one song."
+    )
+    artist_separation_s: float = Field(
+        3600, ge=0, le=WEEK_S, description="Least time between two songs by one artist."
+    )
+    window_s: float = Field(
+        10800, gt=0, le=WEEK_S, description="The sliding window the caps count in."
+    )
+    max_album_in_window: int = Field(
+        3, ge=1, le=1000, description="Most songs from one album in the window."
+    )
+    max_album_in_row: int = Field(
+        2, ge=1, le=100, description="Most songs from one album in a row."
+    )
+    max_artist_in_window: int = Field(
+        4, ge=1, le=1000, description="Most songs by one artist in the window."
+    )
+    max_artist_in_row: int = Field(
+        3, ge=1, le=100, description="Most songs by one artist in a row."
+    )
 
 
 class PlayHistory:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlmodel import SQLModel
+from sqlalchemy import BigInteger
+from sqlmodel import Field, SQLModel
 
 from sim.events import Event
 from sim.store import StationRecord
@@ -49,7 +50,7 @@ class StationRow(StationRecord, table=True):
     provider: str
     model: str
     system_prompt_sha256: str
-    seed: int
+    seed: int = Field(sa_type=BigInteger)  # up to 2**63 - 1
     sim_time_s: float = 0.0
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from economy.negotiation import NegotiationBook, Terms
 from economy.sponsors import parse_move
+from personafm.scenario import parse_scenario
 from sim.bus import EventBus
 from sim.events import Fault
 from sim.redact import MASK, Redactor, redact
@@ -142,18 +143,21 @@ def _sponsor_answer(counter: list[int]) -> Any:
     return answer
 
 
+def hostile_sponsor_toml(base_url: str) -> str:
+    """48 hours of three haggling stations and six sponsors driven by the model at base_url."""
+    return scripted_toml(hours=48, stations=3, persona="haggle_rate = 1.0\n") + (
+        "\n[sponsors]\ncount = 6\nmodel_driven = 6\napproach_every_hours = 2\n"
+        f'[sponsors.model]\nmodel = "openai:hostile@{base_url}"\nmax_retries = 0\n'
+        "[audience]\nmode = 'fixed'\nfixed_aqh = 300\n"
+    )
+
+
 def test_hostile_model_sponsors_cannot_crash_a_run_or_overpay(
     engine: Engine, tmp_path: Path
 ) -> None:
     counter = [0]
     with ScriptedOpenAIServer(arguments=_sponsor_answer(counter)) as server:
-        toml = scripted_toml(hours=48, stations=3, persona="haggle_rate = 1.0\n") + (
-            "\n[sponsors]\ncount = 6\nmodel_driven = 6\napproach_every_hours = 2\n"
-            f'[sponsors.model]\nmodel = "openai:hostile@{server.base_url}"\nmax_retries = 0\n'
-            "[audience]\nmode = 'fixed'\nfixed_aqh = 300\n"
-        )
-        from personafm.scenario import parse_scenario
-
+        toml = hostile_sponsor_toml(server.base_url)
         result = run(parse_scenario(toml, "sponsors.toml"), engine, tmp_path)
     assert result.status == "finished"
     assert counter[0] >= 10  # the hostile sponsor model answered many counters

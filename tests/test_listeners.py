@@ -179,7 +179,7 @@ def test_probe_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="give both text and key"):
         ProbeConfig(category="politics", text="Left or right?")
     bad = scripted_toml(extra="[[listeners.probes]]\ncategory = 'politics'\nstations = ['KZZZ']\n")
-    with pytest.raises(ScenarioError, match=r"listeners.probes.0.stations: no such station KZZZ"):
+    with pytest.raises(ScenarioError, match=r"listeners.probes.0.stations: no such station 'KZZZ'"):
         parse_scenario(bad, "bad.toml")
     bad = scripted_toml(extra="[[listeners.probes]]\ncategory = 'gossip'\n")
     with pytest.raises(ScenarioError, match=r"listeners.probes.0.category"):

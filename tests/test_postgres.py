@@ -8,7 +8,7 @@ import pytest
 
 from personafm.export import WHATS
 from sim.store import open_store
-from tests.helpers import export_rows, run, scripted_scenario
+from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 pytestmark = pytest.mark.postgres
 
@@ -30,5 +30,25 @@ def test_postgres_store_matches_sqlite(postgres_url: str, engine, tmp_path: Path
             assert a or what == "contracts", f"{what}: nothing to compare"
         again = run(scenario, pg, tmp_path)  # blobs are shared across runs: no conflict
         assert again.status == "finished"
+    finally:
+        pg.dispose()
+
+
+def test_the_largest_seeds_are_stored_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """Seeds go up to 2**63 - 1: the columns are 64-bit on PostgreSQL, whose INTEGER is not."""
+    pg = open_store(postgres_url)
+    biggest = 2**63 - 1
+    try:
+        scenario = scripted_scenario(hours=0.5, seed=biggest, stations=1)
+        scenario.stations[0].seed = biggest
+        result = run(scenario, pg, tmp_path)
+        assert result.status == "finished"
+        seeds = query_run(
+            pg,
+            "select r.seed, s.seed from runs r join stations s on s.run_id = r.id "
+            "where r.id = :r",
+            result.run_id,
+        )
+        assert seeds == [(biggest, biggest)]
     finally:
         pg.dispose()

@@ -15,6 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.models.base import ProviderError
+from sim.text import excerpt
+
+# A sanity bound on a price (USD per million tokens): far above any model's, and it keeps
+# every cost finite (a table may hold inf or nan, which TOML allows).
+MAX_USD_PER_MTOK = 10_000
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,6 +50,11 @@ class PriceTable:
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
                 raise ProviderError(f"{path}: cannot read price table: {exc.strerror}") from None
+            except UnicodeDecodeError as exc:
+                raise ProviderError(
+                    f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+                    f"{exc.start:,}); save the price table as UTF-8"
+                ) from None
             own = cls.parse(text, str(path))
             table = cls({**table.prices, **own.prices}, f"{table.version}+{own.version}")
         return table
@@ -55,19 +65,30 @@ class PriceTable:
             data: dict[str, Any] = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ProviderError(f"{where}: not valid TOML: {exc}") from None
+        models = data.get("models") or {}
+        if not isinstance(models, dict):
+            raise ProviderError(f"{where}: 'models' must be a table of [models.\"name\"] entries")
+        version = data.get("version", "unversioned")
+        if not isinstance(version, str | int | float) or len(str(version)) > 100:
+            raise ProviderError(f"{where}: 'version' must be a short string")
         prices: dict[str, Price] = {}
-        for key, entry in (data.get("models") or {}).items():
+        for key, entry in models.items():
             try:
                 price = Price(float(entry["input"]), float(entry["output"]))
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, OverflowError):
                 raise ProviderError(
-                    f"{where}: models.{key!r} needs numbers 'input' and 'output' "
+                    f"{where}: models.{excerpt(key)} needs numbers 'input' and 'output' "
                     "(USD per million tokens)"
                 ) from None
-            if price.input_per_mtok < 0 or price.output_per_mtok < 0:
-                raise ProviderError(f"{where}: models.{key!r}: prices cannot be negative")
+            if not all(
+                0 <= p <= MAX_USD_PER_MTOK for p in (price.input_per_mtok, price.output_per_mtok)
+            ):
+                raise ProviderError(
+                    f"{where}: models.{excerpt(key)}: prices must be from 0 to "
+                    f"{MAX_USD_PER_MTOK:,} USD per million tokens"
+                )
             prices[key] = price
-        return cls(prices, str(data.get("version", "unversioned")))
+        return cls(prices, str(version))
 
     def lookup(self, provider: str, model: str) -> Price | None:
         for key in (f"{provider}:{model}", model):

@@ -13,6 +13,8 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.text import excerpt
+
 PROVIDER_KINDS: tuple[str, ...] = ("local", "scripted", "openai", "anthropic")
 HOSTED: tuple[str, ...] = ("openai", "anthropic")
 DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
@@ -21,21 +23,28 @@ _MODEL_STRING = re.compile(r"^(?P<kind>[a-z]+):(?P<model>[^@\s]+)(?:@(?P<url>\S+
 
 
 class ModelSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    provider: str = Field("local", description="local | scripted | openai | anthropic")
+    provider: str = Field(
+        "local", max_length=40, description="local | scripted | openai | anthropic"
+    )
     model: str = Field(
         "",
+        max_length=2000,
         description="Model name; empty means the provider's default. May be a full "
         "'provider:model[@base_url]' string.",
     )
-    base_url: str = Field("", description="API endpoint (openai/anthropic); empty: the default.")
-    api_key_env: str = Field(
-        "", description="Environment variable holding the key; empty: the provider's usual one."
+    base_url: str = Field(
+        "", max_length=2000, description="API endpoint (openai/anthropic); empty: the default."
     )
-    temperature: float = Field(0.8, ge=0, le=2)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(200, ge=16, le=8192)
+    api_key_env: str = Field(
+        "",
+        max_length=200,
+        description="Environment variable holding the key; empty: the provider's usual one.",
+    )
+    temperature: float = Field(0.8, ge=0, le=2, description="Sampling temperature.")
+    top_p: float = Field(0.95, gt=0, le=1, description="Nucleus sampling mass.")
+    max_tokens: int = Field(200, ge=16, le=8192, description="Most tokens in one answer.")
     timeout_s: float = Field(60.0, gt=0, le=3600, description="Per-call timeout (hosted).")
     max_retries: int = Field(4, ge=0, le=20, description="Retries on 429, 5xx and timeouts.")
     max_concurrency: int = Field(
@@ -62,7 +71,7 @@ class ModelSettings(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> ModelSettings:
         if self.base_url and urlparse(self.base_url).scheme not in ("http", "https"):
-            raise ValueError(f"base_url must be an http(s) URL, got {self.base_url!r}")
+            raise ValueError(f"base_url must be an http(s) URL, got {excerpt(self.base_url)}")
         if self.is_hosted and not self.model:
             raise ValueError(
                 f"{self.provider} needs a model name, e.g. model = '{EXAMPLES[self.provider]}'"
