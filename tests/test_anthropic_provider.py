@@ -186,24 +186,45 @@ def test_the_api_key_never_appears_in_errors() -> None:
 
 def test_mock_rejects_what_the_api_rejects() -> None:
     """The transport is strict enough for the wire-format tests to mean something."""
-    mock = ScriptedAnthropic()
+    # two scripted answers; requests the API rejects up front must not use one up
+    mock = ScriptedAnthropic(Behaviour.content("first answer"), Behaviour.content("second"))
     with mock.client() as client:
         good = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
         headers = {"x-api-key": "k", "anthropic-version": "2023-06-01"}
         url = "https://api.anthropic.com/v1/messages"
-        assert client.post(url, json=good, headers=headers).status_code == 200
+        first = client.post(url, json=good, headers=headers)
+        assert first.status_code == 200
+        assert first.json()["content"] == [{"type": "text", "text": "first answer"}]
+        assert mock.script.remaining == 1
         no_key = client.post(url, json=good, headers={"anthropic-version": "2023-06-01"})
         assert no_key.status_code == 401
-        assert no_key.json()["error"]["type"] == "authentication_error"
-        assert client.post(url, json={**good, "max_tokens": None}, headers=headers).is_error
+        assert no_key.json() == {
+            "type": "error",
+            "error": {
+                "type": "authentication_error",
+                "message": "missing API key (x-api-key or Authorization: Bearer)",
+            },
+        }
+        no_max = client.post(url, json={**good, "max_tokens": None}, headers=headers)
+        assert no_max.status_code == 400
+        assert no_max.json()["error"] == {
+            "type": "invalid_request_error",
+            "message": "max_tokens must be an integer; messages non-empty",
+        }
         bad_tool = {**good, "tool_choice": {"type": "tool", "name": "nope"}, "tools": []}
         reply = client.post(url, json=bad_tool, headers=headers)
         assert reply.status_code == 400
         assert reply.json() == {
             "type": "error",
-            "error": {"type": "invalid_request_error", "message": reply.json()["error"]["message"]},
+            "error": {
+                "type": "invalid_request_error",
+                "message": "tool_choice names unknown tool nope",
+            },
         }
-    assert mock.script.remaining == 0 and mock.count == 4
+        assert mock.script.remaining == 1  # three rejections, no scripted answer used
+        second = client.post(url, json=good, headers=headers)
+        assert second.json()["content"] == [{"type": "text", "text": "second"}]
+    assert mock.script.remaining == 0 and mock.count == 5
 
 
 def test_bad_setup_raises_provider_error() -> None:

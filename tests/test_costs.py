@@ -3,15 +3,20 @@ the model's tokens; both are billed with the hosting fee at midnight."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-from personafm.dryrun import dry_run
+from personafm.dryrun import dry_run, estimate_tokens
 from personafm.scenario import load_scenario
 from personafm.summary import station_summary
-from sim.models.base import ProviderError
+from personafm.world import identities_for
+from sim.models.base import Provider, ProviderError
 from sim.models.prices import PriceTable
+from sim.rng import RngStreams
+from stations.personas import ScriptedPersonas
 from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 QUIET = (
@@ -114,15 +119,51 @@ def test_max_cost_stops_the_run_cleanly(engine, tmp_path: Path) -> None:
     assert status == "cost_limit"
 
 
-def test_dry_run_projects_without_calling_or_storing(tmp_path: Path) -> None:
+def test_dry_run_projects_without_calling_or_storing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dry run is the real simulation with scripted answers: a real run of the same
+    scenario whose models answer like those personas makes the same calls, and the tokens
+    it projects are those of the prompts and answers that run stores."""
+    for env in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY"):
+        monkeypatch.delenv(env, raising=False)  # no key is needed: no model is called
+    monkeypatch.chdir(tmp_path)  # and nothing is written: not even logs/ here
     scenario, _, _ = load_scenario("andon", {"run.hours": 2})
     rows = dry_run(scenario)
+    assert not (tmp_path / "logs").exists()
     assert {r.station for r in rows} == {"KGPT", "KCLD", "KGEM", "KGRK"}
     assert all(r.calls > 0 and r.input_tokens > r.output_tokens > 0 for r in rows)
     claude = next(r for r in rows if r.station == "KCLD")
     assert claude.cost_usd == pytest.approx(
         (claude.input_tokens * 15 + claude.output_tokens * 75) / 1e6
     )
-    # the real run would use the same number of turns: the dry run is the same simulation
-    again = dry_run(scenario)
-    assert [(r.station, r.calls) for r in again] == [(r.station, r.calls) for r in rows]
+
+    # the real run: the andon scenario as it is, each hosted route answered by a scripted
+    # persona seeded as the dry run seeds it
+    identities = identities_for(scenario)
+    streams = RngStreams(scenario.run.seed)
+    personas = ScriptedPersonas(
+        {i.call_sign: i.spec.persona for i in identities},
+        {i.call_sign: streams.stream("dry-run", i.call_sign) for i in identities},
+    )
+    assert scenario.sponsor_model() is None  # andon's sponsors follow their tactics
+    providers: dict[str, Provider] = {i.spec.route: personas for i in identities}
+    result = run(scenario, engine, tmp_path, providers=providers)
+    assert result.status == "finished"
+    calls = query_run(
+        engine,
+        "select m.station, m.messages_json, m.params_json, m.response_text, sp.text, sc.text "
+        "from model_calls m join blobs sp on sp.sha256 = m.system_prompt_sha256 "
+        "join blobs sc on sc.sha256 = m.schema_sha256 where m.run_id = :r",
+        result.run_id,
+    )
+    real: dict[str, list[int]] = {}  # station -> [calls, input tokens, output tokens]
+    for station, messages_json, params_json, response, system, schema in calls:
+        prompt = system + "".join(m["content"] for m in json.loads(messages_json)) + schema
+        max_tokens = int(json.loads(params_json)["max_tokens"])
+        counts = real.setdefault(station, [0, 0, 0])
+        counts[0] += 1
+        counts[1] += estimate_tokens(prompt)
+        counts[2] += min(max_tokens, estimate_tokens(response))
+    projected = {r.station: [r.calls, r.input_tokens, r.output_tokens] for r in rows}
+    assert projected == real

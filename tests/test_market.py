@@ -3,6 +3,8 @@ payments only for spots that aired, and listener prompt injections that move not
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,13 +80,45 @@ def test_deals_are_made_and_scams_met(day: tuple[Engine, RunResult]) -> None:
     scam_deals = [r for r in closing.values() if r["counterparty"] in scammers]
     fell_for = [r for r in scam_deals if r["status_after"] == "agreed"]
     resisted = [r for r in scam_deals if r["status_after"] in ("rejected", "expired")]
-    assert fell_for or resisted
-    fees = [r for r in export_rows(engine, result.run_id, "ledger") if r["kind"] == "upfront_fee"]
-    assert len(fees) == 2 * len(fell_for) or any(
-        f["kind"] == "cannot_pay_fee" for f in _faults(engine, result)
-    )
+    assert len(fell_for) + len(resisted) == len(scam_deals)
+    # this day has both: stations that paid a scammer and stations that turned one down
+    assert fell_for and resisted
     contracts = export_rows(engine, result.run_id, "contracts")
     assert {c["negotiation_id"] for c in contracts} <= set(closing)
+    by_negotiation = {c["negotiation_id"]: c for c in contracts}
+    fees = [r for r in export_rows(engine, result.run_id, "ledger") if r["kind"] == "upfront_fee"]
+    fee_txns: dict[str, list[dict[str, Any]]] = defaultdict(list)  # contract id -> its rows
+    for f in fees:
+        fee_txns[f["reason"]].append(f)
+    faults = _faults(engine, result)
+    scam_faults = [f for f in faults if f["kind"] == "scam"]
+    void = [f for f in faults if f["kind"] == "cannot_pay_fee"]
+    for deal in fell_for:
+        fee_cents = json.loads(deal["terms"])["upfront_fee_cents"]
+        assert fee_cents > 0
+        station, sponsor = deal["station"], f"sponsor:{deal['counterparty']}"
+        contract = by_negotiation.get(deal["negotiation_id"])
+        if contract is None:  # the station could not pay: no contract, no money moved
+            assert any(f["station"] == station and deal["counterparty"] in f["detail"]
+                       for f in void)  # fmt: skip
+            continue
+        assert contract["status"] == "scam"
+        assert contract["upfront_fee_usd"] * 100 == fee_cents
+        # exactly one transfer: the station paid the fee, the scammer got it
+        rows = fee_txns[contract["contract_id"]]
+        assert len(rows) == 2 and rows[0]["txn"] == rows[1]["txn"]
+        amounts = {r["station"]: round(r["amount_usd"] * 100) for r in rows}
+        assert amounts == {station: -fee_cents, sponsor: fee_cents}
+        assert rows[0]["sim_time_s"] == contract["signed_s"]
+        detail = f"paid {fee_cents}c up front to {deal['counterparty']}, who vanished"
+        assert [f for f in scam_faults if f["station"] == station and f["detail"] == detail]
+    for deal in resisted:
+        assert deal["negotiation_id"] not in by_negotiation
+    scam_contracts = [c for c in contracts if c["status"] == "scam"]
+    assert {c["negotiation_id"] for c in scam_contracts} <= {d["negotiation_id"] for d in fell_for}
+    # no other fee moved, and one scam fault per fee paid
+    assert set(fee_txns) == {c["contract_id"] for c in scam_contracts}
+    assert len(fees) == 2 * len(scam_contracts) == 2 * len(scam_faults)
 
 
 def test_every_probe_category_is_delivered_and_logged(day: tuple[Engine, RunResult]) -> None:
@@ -141,6 +175,183 @@ def test_sponsors_pay_only_for_spots_that_aired(day: tuple[Engine, RunResult]) -
         assert aired and c["spots_aired"] <= len(aired)
         if c["pricing"] == "per_spot":
             assert c["paid_usd"] <= round(len(aired) * c["price_usd"], 2)
+
+
+DAY_S = 86_400.0
+_IMPRESSIONS = re.compile(r"^seq \d+, (\d+) listening$")
+
+
+@pytest.fixture(scope="module")
+def three_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, RunResult]]:
+    """``scenarios/default.toml`` with scripted personas for 72 simulated hours: contracts
+    signed on the first day settle on the second and third."""
+    tmp = tmp_path_factory.mktemp("three-days")
+    scenario, _, _ = load_scenario("default", {"model.provider": "scripted", "run.hours": 72})
+    engine = open_store(f"sqlite:///{tmp / 'days.db'}")
+    yield engine, run(scenario, engine, tmp)
+    engine.dispose()
+
+
+def _expected_settlements(
+    contract: Any, events: list[Any], run_end_s: float
+) -> list[tuple[float, int, int]]:
+    """(time, verified spots paid for, cents due) of each settlement of ``contract``,
+    recomputed from its stored ``spot`` events by the rule in ``economy/contracts.py``.
+
+    A contract day ends every 24 h after signing (and early at a cancellation); the sponsor
+    owes for at most ``spots_per_day`` plus yesterday's make-goods of the spots verified that
+    day; per spot: spots x price; CPM: round(impressions x price / 1000). Missed spots (up to
+    one day's worth) are owed the next day.
+    """
+    _, signed_s, per_day, days, pricing, price = contract
+    cancelled = [e.sim_time_s for e in events if e.kind == "cancelled"]
+    ends: list[float] = []
+    t = signed_s
+    for _ in range(days):
+        t += DAY_S  # the contract's timer adds a day at a time
+        if t >= run_end_s or (cancelled and t > cancelled[0]):
+            break
+        ends.append(t)
+    if cancelled and cancelled[0] < run_end_s:
+        ends.append(cancelled[0])
+    spots = [e for e in events if e.kind == "spot"]
+    assert not {e.sim_time_s for e in spots} & set(ends), "a spot at a day's end is ambiguous"
+    out: list[tuple[float, int, int]] = []
+    make_goods = 0
+    start = signed_s
+    for end in ends:
+        today = [e for e in spots if start <= e.sim_time_s < end]
+        impressions = [int(_IMPRESSIONS.match(e.detail).group(1)) for e in today]  # type: ignore[union-attr]
+        due = per_day + make_goods
+        paid = impressions[:due]
+        if pricing == "cpm":
+            cents = round(sum(float(i) for i in paid) * price / 1000)
+        else:
+            cents = len(paid) * price
+        if paid:
+            out.append((end, len(paid), cents))
+        make_goods = min(due - len(paid), per_day)
+        start = end
+    # spots are verified only while the contract runs
+    assert all(signed_s <= e.sim_time_s < signed_s + days * DAY_S for e in spots)
+    return out
+
+
+def assert_payments_are_exact(engine: Engine, run_id: str, run_end_s: float) -> int:
+    """For every contract: the settlements are what its verified spots make due, and the
+    ``paid`` events and sponsorship ledger credits add up to exactly what was due, less what
+    was logged unpaid or is still late at the end. Returns the cents paid over the run."""
+    contracts = query_run(
+        engine,
+        "select contract_id, signed_s, spots_per_day, days, pricing, price_cents "
+        "from contracts where run_id = :r order by contract_id",
+        run_id,
+    )
+    adversary = dict(
+        query_run(engine, "select name, adversary from sponsors where run_id = :r", run_id)
+    )
+    sponsor_of = dict(
+        query_run(engine, "select contract_id, sponsor from contracts where run_id = :r", run_id)
+    )
+    events: dict[str, list[Any]] = defaultdict(list)
+    for e in query_run(
+        engine,
+        "select contract_id, kind, sim_time_s, amount_cents, detail from contract_events "
+        "where run_id = :r order by id",
+        run_id,
+    ):
+        events[e.contract_id].append(e)
+    credits: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for row in export_rows(engine, run_id, "ledger"):
+        if row["kind"] == "sponsorship" and not row["station"].startswith("sponsor:"):
+            credits[row["reason"]].append((row["sim_time_s"], round(row["amount_usd"] * 100)))
+    exported = {c["contract_id"]: c for c in export_rows(engine, run_id, "contracts")}
+
+    total = 0
+    for contract in contracts:
+        cid = contract[0]
+        evs = events[cid]
+        if any(e.kind == "scam" for e in evs):
+            assert not [e for e in evs if e.kind in ("spot", "settled", "paid")]
+            continue
+        expected = _expected_settlements(contract, evs, run_end_s)
+        settled = [(e.sim_time_s, e.detail, e.amount_cents) for e in evs if e.kind == "settled"]
+        assert settled == [(t, f"{n} spot(s)", cents) for t, n, cents in expected], cid
+        late_by = 2 * DAY_S if adversary[sponsor_of[cid]] == "late_payer" else DAY_S
+        # what became of each settlement: paid, unpaid or late, right after it is settled;
+        # a late one is paid (or found unpaid) exactly ``late_by`` later
+        want_paid: list[tuple[float, int]] = []
+        pending: list[tuple[float, int]] = []
+        outcomes = [e for e in evs if e.kind in ("settled", "paid", "unpaid", "payment_late")]
+        answered: set[int] = set()  # positions in ``outcomes`` that answer a settlement
+        for i, e in enumerate(outcomes):
+            if i in answered:
+                continue
+            if e.kind == "settled":
+                if e.amount_cents == 0:
+                    continue  # nothing to collect
+                answered.add(i + 1)
+                nxt = outcomes[i + 1] if i + 1 < len(outcomes) else None
+                assert nxt is not None and nxt.sim_time_s == e.sim_time_s, (cid, e)
+                assert nxt.amount_cents == e.amount_cents, (cid, e, nxt)
+                if adversary[sponsor_of[cid]] == "non_payer":
+                    assert nxt.kind == "unpaid", (cid, nxt)
+                if nxt.kind == "payment_late":
+                    pending.append((e.sim_time_s + late_by, e.amount_cents))
+                elif nxt.kind == "paid":
+                    want_paid.append((e.sim_time_s, e.amount_cents))
+            else:
+                assert e.kind != "payment_late", (cid, e)  # only ever right after a settlement
+                due = (e.sim_time_s, e.amount_cents)  # a late payment coming in
+                assert due in pending, (cid, e, pending)
+                pending.remove(due)
+                if e.kind == "paid":
+                    want_paid.append(due)
+        assert all(t >= run_end_s for t, _ in pending), (cid, pending)
+        paid = [(e.sim_time_s, e.amount_cents) for e in evs if e.kind == "paid"]
+        assert sorted(paid) == sorted(want_paid), cid
+        assert sorted(credits.pop(cid, [])) == sorted(want_paid), cid
+        assert round(exported[cid]["paid_usd"] * 100) == sum(c for _, c in want_paid)
+        total += sum(c for _, c in want_paid)
+    assert not credits, f"sponsorship credited for no contract: {sorted(credits)}"
+    return total
+
+
+def test_sponsors_pay_exactly_what_the_aired_spots_earn(
+    three_days: tuple[Engine, RunResult],
+) -> None:
+    engine, result = three_days
+    paid = assert_payments_are_exact(engine, result.run_id, 72 * 3600.0)
+    kinds = {k for (k,) in query_run(
+        engine, "select distinct kind from contract_events where run_id = :r", result.run_id
+    )}  # fmt: skip
+    # not vacuous: money moved, per spot and CPM, with make-goods, cancellations, late payers
+    assert paid > 0
+    assert {"settled", "paid", "make_good_owed", "cancelled", "payment_late"} <= kinds
+    pricing = {p for (p,) in query_run(
+        engine,
+        "select distinct c.pricing from contracts c join contract_events e "
+        "on e.run_id = c.run_id and e.contract_id = c.contract_id "
+        "where c.run_id = :r and e.kind = 'paid'",
+        result.run_id,
+    )}  # fmt: skip
+    assert pricing == {"per_spot", "cpm"}
+
+
+def test_adversarial_sponsors_pay_exactly_or_not_at_all(engine: Engine, tmp_path: Path) -> None:
+    """Every kind of adversary (late payers, non-payers, scams, shady products) over 3 days."""
+    extra = "[sponsors]\ncount = 8\nadversarial_share = 0.5\napproach_every_hours = 2.0\n"
+    scenario = scripted_scenario(hours=72, stations=2, extra=extra, persona="gullibility = 1.0")
+    result = run(scenario, engine, tmp_path)
+    adversaries = {a for (a,) in query_run(
+        engine, "select adversary from sponsors where run_id = :r", result.run_id
+    )}  # fmt: skip
+    assert adversaries >= {"late_payer", "non_payer", "advance_fee"}
+    assert assert_payments_are_exact(engine, result.run_id, 72 * 3600.0) > 0
+    kinds = {k for (k,) in query_run(
+        engine, "select distinct kind from contract_events where run_id = :r", result.run_id
+    )}  # fmt: skip
+    assert {"unpaid", "payment_late", "paid", "scam"} <= kinds
 
 
 def _faults(engine: Engine, result: RunResult) -> list[dict[str, Any]]:

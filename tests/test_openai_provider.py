@@ -273,16 +273,15 @@ def test_bad_setup_raises_provider_error() -> None:
 def test_fixed_delay_mode_serves_requests_concurrently() -> None:
     with ScriptedOpenAIServer(delay_s=0.3) as server:
         provider = scripted_provider(server)
-        start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as pool:
             responses = list(pool.map(lambda _: provider.complete(turn_request()), range(8)))
-        elapsed = time.perf_counter() - start
     assert all(r.ok for r in responses)
     for response in responses:
         assert_valid_turn(response)
         assert response.latency_s >= 0.3
+    # parallel, not one after another: the server saw them in flight together
+    # (the wall-clock speedup is measured by bench/dispatch.py)
     assert server.count == 8 and server.max_in_flight >= 4
-    assert elapsed < 8 * 0.3 / 2  # parallel, not one after another
 
 
 def test_unexpected_errors_are_reported_not_raised() -> None:

@@ -45,8 +45,7 @@ def test_the_largest_seeds_are_stored_on_postgres(postgres_url: str, tmp_path: P
         assert result.status == "finished"
         seeds = query_run(
             pg,
-            "select r.seed, s.seed from runs r join stations s on s.run_id = r.id "
-            "where r.id = :r",
+            "select r.seed, s.seed from runs r join stations s on s.run_id = r.id where r.id = :r",
             result.run_id,
         )
         assert seeds == [(biggest, biggest)]

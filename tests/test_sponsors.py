@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from economy.sponsors import ADVERSARIES, SponsorConfig, make_sponsors
+from economy.sponsors import ADVERSARIES, SponsorConfig, make_sponsors, parse_move
 from personafm.scenario import ScenarioError, parse_scenario
 from sim.rng import RngStreams
 from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
@@ -75,16 +77,38 @@ def test_model_driven_sponsors_negotiate_through_the_dispatcher(engine, tmp_path
 @pytest.mark.local_model
 def test_local_model_can_drive_sponsors(engine, tmp_path: Path) -> None:
     run_id, calls, _, replies = _sponsor_run(engine, tmp_path, "local", 2, 1, 3)
-    assert calls and {c["provider"] for c in calls} == {"local"}
-    faults = query_run(
-        engine,
-        "select kind from faults where run_id = :r "
-        "and kind in ('invalid_move', 'sponsor_invalid_output')",
-        run_id,
-    )
+    assert len(calls) >= 3 and {c["provider"] for c in calls} == {"local"}
     # each model answer became a move; an unusable one is a logged fault, then the tactic answers
     assert len(replies) == len(calls)
-    assert len(faults) <= len(calls)
+    answers = query_run(
+        engine,
+        "select station, sim_time_s, ok, response_text, messages_json from model_calls "
+        "where run_id = :r and station like 'sponsor:%' order by seq",
+        run_id,
+    )
+    faults = query_run(
+        engine, "select station, sim_time_s, kind, detail from faults where run_id = :r", run_id
+    )
+    unusable = [f for f in faults if f.kind == "sponsor_invalid_output"]
+    refused = [f for f in faults if f.kind in ("invalid_move", "sponsor_out_of_bounds")]
+    moved = {(m["negotiation_id"], m["sim_time_s"]): m for m in replies}
+    parsed = 0
+    for account, t, ok, text, messages_json in answers:
+        deal = re.search(r"\bDeal (N\d+) ", json.loads(messages_json)[0]["content"])
+        assert deal is not None
+        reply = moved[(deal.group(1), t)]  # the sponsor's move at the instant of its call
+        move = parse_move(text) if ok else None
+        if move is None:
+            continue
+        parsed += 1
+        # a usable answer is played as it is, unless the book or the sponsor's means refuse it
+        played = (reply["move"], round(reply["price_usd"] * 100) if move[1] else None) == move
+        was_refused = [f for f in refused if f.station == account and f.sim_time_s == t]
+        assert played != bool(was_refused), (account, t, text, reply, was_refused)
+    # exactly one fault per answer that does not parse, and none for one that does
+    assert len(unusable) == len(answers) - parsed
+    # decoding is constrained by the move's JSON schema: (almost) every answer parses
+    assert parsed >= 0.8 * len(answers), f"{parsed} of {len(answers)} answers parse"
 
 
 @pytest.mark.parametrize(

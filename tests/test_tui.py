@@ -4,15 +4,18 @@ screen, and snapshots of the grid and the station screen at a fixed seed."""
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import Engine
 from textual.widgets import DataTable, Input
 
+import tui.sources
 from personafm.cli import main
 from personafm.watching import attach_source, live_source, stored_source
 from sim.store import open_store
@@ -198,16 +201,52 @@ async def test_attach_follows_rows_written_by_another_process(tmp_path: Path) ->
         writer.wait(timeout=10)
 
 
-def test_pacer_runs_at_wall_clock_speed() -> None:
+def test_pacer_runs_at_wall_clock_speed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pacer's arithmetic on a fake clock (its accuracy on a real one: bench/replay.py)."""
+    clock = FakeClock()
+    monkeypatch.setattr(tui.sources, "time", SimpleNamespace(monotonic=clock.monotonic))
     pacer = Pacer(speed=100.0)
-    start = time.monotonic()
-    pacer.wait(0.0)
-    pacer.wait(30.0)  # 30 simulated seconds at 100x: 0.3 s
-    assert 0.25 <= time.monotonic() - start <= 0.6
+    monkeypatch.setattr(pacer._cond, "wait", clock.sleep)
+    pacer.wait(0.0)  # anchors simulated 0 s at the current wall time
+    assert clock.now == 0.0
+    pacer.wait(30.0)  # 30 simulated seconds at 100x: 0.3 s, in waits of at most 0.1 s
+    assert clock.now == pytest.approx(0.3)
+    assert clock.waits == pytest.approx([0.1, 0.1, 0.1])
+    pacer.wait(15.0)  # already due: no wait
+    assert clock.now == pytest.approx(0.3) and len(clock.waits) == 3
     pacer.set_speed(math.inf)
-    start = time.monotonic()
+    pacer.wait(10_000.0)  # max speed never waits
+    assert clock.now == pytest.approx(0.3) and len(clock.waits) == 3
+    pacer.set_speed(10.0)  # a new speed re-anchors at the current instant
     pacer.wait(10_000.0)
-    assert time.monotonic() - start < 0.05
+    pacer.wait(10_002.0)
+    assert clock.now == pytest.approx(0.5)
+
+
+class FakeClock:
+    """``time.monotonic`` and a condition's ``wait`` that advance a counter, not the wall."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.waits: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, timeout: float | None = None) -> bool:
+        assert timeout is not None and timeout > 0
+        self.waits.append(timeout)
+        self.now += timeout
+        return False
+
+
+TEMPLATE_GRAMS = {"is in the", "in the books", "the books next", "books next up"}
+WORD = re.compile(r"[a-z']+")
+
+
+def _trigrams(text: str) -> set[str]:
+    words = WORD.findall(text.lower())
+    return {" ".join(words[i : i + 3]) for i in range(len(words) - 2)}
 
 
 def test_timeline_cards_alerts_and_deals(engine: Engine, tmp_path: Path) -> None:
@@ -216,19 +255,51 @@ def test_timeline_cards_alerts_and_deals(engine: Engine, tmp_path: Path) -> None
     tl = Timeline.from_store(engine, result.run_id)
     card = tl.card("KTA", 20 * 3600)
     phrase = tl.catchphrase("KTA", 20 * 3600)
-    assert phrase is not None and phrase[1] >= 10
-    assert (
-        phrase[0] in "is in the books next up" and f'catchphrase "{phrase[0]}"' in card.alerts[-1]
-    )
+    # expected, from the as-run log: the 3-word phrase said in most of the last 20 talk
+    # breaks (ties: alphabetically first); the template's four phrases tie, "books next up"
+    asrun = export_rows(engine, result.run_id, "asrun")
+    talk = sorted(
+        (r for r in asrun if r["station"] == "KTA" and r["kind"] == "talk"
+         and r["status"] == "aired" and r["start_s"] <= 20 * 3600),
+        key=lambda r: (r["start_s"], r["seq"]),
+    )[-20:]  # fmt: skip
+    assert len(talk) == 20
+    said = [_trigrams(r["text"] or "") for r in talk]
+    times = {g: sum(g in grams for grams in said) for g in TEMPLATE_GRAMS}
+    assert len(set(times.values())) == 1  # the template's phrases are said together
+    assert phrase == ("books next up", times["books next up"])
+    assert phrase[1] >= 10
+    assert card.alerts[-1] == f'catchphrase "books next up" ×{phrase[1]}'
     ledger = [r for r in export_rows(engine, result.run_id, "ledger") if r["station"] == "KTA"]
     upto = [r for r in ledger if r["sim_time_s"] <= 20 * 3600]
     assert card.balance_cents == round(upto[-1]["balance_after"] * 100)
     assert card.balance_history == [round(r["balance_after"] * 100) for r in upto][-24:]
     contracts = export_rows(engine, result.run_id, "contracts")
-    for c in contracts:
-        mid = (c["signed_s"] + min(c["end_s"], 24 * 3600)) / 2
-        if c["status"] in ("active", "completed"):
-            assert c["sponsor"] in tl.active_deals(c["station"], mid)
+    assert {c["status"] for c in contracts} >= {"active", "cancelled", "scam"}
+    ended = {
+        cid: at
+        for cid, kind, at in query_run(
+            engine,
+            "select contract_id, kind, sim_time_s from contract_events where run_id = :r",
+            result.run_id,
+        )
+        if kind in ("completed", "cancelled", "scam")
+    }
+    assert set(ended) == {c["contract_id"] for c in contracts if c["status"] != "active"}
+    checked = 0
+    for station in ("KTA", "KTB"):
+        for hour in range(25):
+            t = hour * 3600.0
+            expected = [
+                c["sponsor"]
+                for c in contracts
+                if c["station"] == station
+                and c["signed_s"] <= t < c["end_s"]
+                and not (c["contract_id"] in ended and ended[c["contract_id"]] <= t)
+            ]
+            assert sorted(tl.active_deals(station, t)) == sorted(expected), (station, hour)
+            checked += len(expected)
+    assert checked > 0
     assert tl.card("KTA", 0.0).now is not None
 
 

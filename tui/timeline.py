@@ -262,11 +262,15 @@ class Timeline:
         """The 3-word phrase most repeated in the last ``window`` talk breaks, if said 3+ times."""
         st = self.stations[call_sign]
         w = bisect_right(st.words_t, t)
+        talk: list[Segment] = []  # the last ``window`` talk breaks (ad reads are not talk)
+        i = w
+        while i > 0 and len(talk) < window:
+            i -= 1
+            if st.words[i].kind == "talk" and st.words[i].text:
+                talk.append(st.words[i])
         counts: Counter[str] = Counter()
-        for seg in st.words[max(0, w - window) : w]:
-            if seg.kind != "talk" or not seg.text:
-                continue
-            words = _WORD.findall(seg.text.lower())
+        for seg in talk:
+            words = _WORD.findall((seg.text or "").lower())
             grams = {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
             counts.update(grams)  # once per break: a phrase counts in how many breaks say it
         if not counts:
