@@ -17,7 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from personafm.dryrun import dry_run
 from personafm.export import FORMATS, WHATS, RunNotFound, iter_rows, resolve_run, write_export
@@ -84,7 +85,7 @@ def _main(argv: list[str] | None) -> int:
     except SQLAlchemyError as exc:
         first = (str(exc).splitlines() or [""])[0]
         err.print(
-            f"[bold red]database error[/] ({safe(args.db, 200)}): {exc.__class__.__name__}: "
+            f"[bold red]database error[/] ({safe(_db_shown(args.db), 200)}): {exc.__class__.__name__}: "
             f"{safe(first, _ERROR_LIMIT)}",
             highlight=False,
         )
@@ -101,6 +102,14 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted: rows written so far are kept")
         return 130
+
+
+def _db_shown(url: str) -> str:
+    """A database URL as printed: its password, if any, masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _stdout_to_devnull() -> None:
@@ -268,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     n_stations = len(scenario.expanded())
     err.print(
         f"[bold]{safe(scenario.run.name)}[/]: {n_stations} stations, {scenario.run.hours:g} "
-        f"simulated hours, seed {scenario.run.seed} -> {safe(args.db, 200)}",
+        f"simulated hours, seed {scenario.run.seed} -> {safe(_db_shown(args.db), 200)}",
         highlight=False,
     )
     with _progress(args.quiet, scenario.run.hours) as on_progress:

@@ -261,3 +261,13 @@ def test_the_ui_timeline_shows_no_control_sequences() -> None:
     (seg,) = tl.segments("KEVL", 20.0)
     assert seg.text is not None and "\x1b" not in seg.text and "\x07" not in seg.text
     assert "[@click=app.quit]" in seg.text  # shown as text: the app renders cells as Text
+
+
+def test_a_database_password_is_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    from personafm.cli import main
+
+    url = "postgresql://persona:hunter2secret@127.0.0.1:1/personafm"
+    assert main(["runs", "--db", url]) == 2
+    printed = capsys.readouterr()
+    assert "database error" in printed.err and "persona:***@127.0.0.1:1" in printed.err
+    assert "hunter2secret" not in printed.err + printed.out
