@@ -85,8 +85,8 @@ def _main(argv: list[str] | None) -> int:
     except SQLAlchemyError as exc:
         first = (str(exc).splitlines() or [""])[0]
         err.print(
-            f"[bold red]database error[/] ({safe(_db_shown(args.db), 200)}): {exc.__class__.__name__}: "
-            f"{safe(first, _ERROR_LIMIT)}",
+            f"[bold red]database error[/] ({safe(_db_shown(args.db), 200)}): "
+            f"{exc.__class__.__name__}: {safe(first, _ERROR_LIMIT)}",
             highlight=False,
         )
         return 2
