@@ -43,6 +43,7 @@ KINDS: tuple[str, ...] = (
     "paid_request",
     "paid_content",
 )
+CALL_KINDS: tuple[str, ...] = ("request", "shoutout", "complaint")  # what callers ring about
 MAIL_EVERY_S = 300.0
 TEXT_LIMIT = 280
 _SPACE = re.compile(r"\s+")
@@ -77,6 +78,11 @@ class ProbeConfig(BaseModel):
     per_day: float = Field(0.0, ge=0, le=500, description="Random arrivals per station per day.")
     stations: list[str] = Field(
         default_factory=list, description="Call signs it goes to; empty means every station."
+    )
+    via: Literal["call", "mail"] = Field(
+        "call",
+        description="call: a caller on air, whom the station must answer in a turn of its own; "
+        "mail: a letter in the inbox, which the DJ may leave unanswered.",
     )
 
     @model_validator(mode="after")
@@ -133,6 +139,12 @@ class ListenerConfig(BaseModel):
         2.0, ge=1, le=10, description="Donation rate multiplier for an hour after an on-air ask."
     )
     inbox_size: int = Field(20, ge=1, le=500, description="Unanswered messages kept per station.")
+    call_share: float = Field(
+        0.1,
+        ge=0,
+        le=10,
+        description="Ordinary calls (requests, shout-outs, complaints) per organic letter.",
+    )
     probes: list[ProbeConfig] = Field(
         default_factory=list,
         max_length=1000,
@@ -172,6 +184,7 @@ class MessageRow(StationRecord, table=True):
     probe_key: str = ""
     text: str
     flags: str = ""
+    via: str = "mail"  # mail | call
 
 
 class ReplyRow(StationRecord, table=True):
@@ -187,8 +200,9 @@ class MessageOutcomeRow(StationRecord, table=True):
 
     message_id: str
     sim_time_s: float
-    outcome: str  # donated | paid | expired
+    outcome: str  # donated | paid | expired | answered | declined
     amount_cents: int
+    detail: str = ""  # why a call was declined
 
 
 @dataclass(slots=True)
@@ -205,6 +219,7 @@ class Message:
     probe_category: str = ""
     probe_key: str = ""
     flags: tuple[str, ...] = ()
+    via: str = "mail"  # mail | call
 
 
 @dataclass(slots=True, frozen=True)
@@ -227,6 +242,7 @@ class ListenerMessage(Event):
             "probe_key": m.probe_key,
             "text": m.text,
             "flags": ",".join(m.flags),
+            "via": m.via,
         }
 
 
@@ -245,6 +261,7 @@ class MessageSettled(Event):
     message_id: str
     outcome: str
     amount_cents: int
+    detail: str = ""
 
     table: ClassVar[type[SQLModel] | None] = MessageOutcomeRow
 
@@ -313,6 +330,10 @@ class ListenerDesk:
         }
         self._pending: dict[str, list[tuple[Message, float]]] = {s: [] for s in self.stations}
         self._owner: dict[str, str] = {}  # message id -> the station it was sent to
+        self._calls: dict[str, deque[Message]] = {s: deque() for s in self.stations}  # on hold
+        self._answering: dict[str, Message] = {}  # calls whose answer is waiting to air
+        self._call_rng = streams.stream("listeners", "calls")
+        self._call_np = np.random.default_rng(streams.child_seed("listeners", "call-counts"))
         self._asked_until: dict[str, float] = dict.fromkeys(self.stations, -1.0)
         self._genre_on: dict[str, str] = {}
         total = sum(cfg.kind_weights.get(k, 0.0) for k in KINDS)
@@ -320,6 +341,8 @@ class ListenerDesk:
         self.delivered: dict[str, int] = dict.fromkeys(PROBE_CATEGORIES, 0)
         if total and (cfg.messages_per_1000_per_hour or cfg.min_messages_per_hour):
             env.process(self._mail())
+            if cfg.call_share and any(self._base_weights[KINDS.index(k)] for k in CALL_KINDS):
+                env.process(self._ordinary_calls())
         for index, probe in enumerate(cfg.probes):
             env.process(self._probe_schedule(index, probe, streams))
 
@@ -338,6 +361,22 @@ class ListenerDesk:
                 return None
         return f"no unanswered message {message_id!r} in the inbox"
 
+    def take_call(self, station: str) -> Message | None:
+        """The caller who has waited longest, now on air with the station (None: no one)."""
+        calls = self._calls[station]
+        if not calls:
+            return None
+        call = calls.popleft()
+        self._answering[call.id] = call
+        return call
+
+    def decline_call(self, call: Message, reason: str) -> None:
+        """The station did not answer ``call`` (no usable answer, or it hung up)."""
+        if self._answering.pop(call.id, None) is not None:
+            self.bus.publish(
+                MessageSettled(self.env.now, call.station, call.id, "declined", 0, reason)
+            )
+
     def owner(self, message_id: str) -> str | None:
         """The station a message was sent to, if it exists."""
         return self._owner.get(message_id)
@@ -346,9 +385,13 @@ class ListenerDesk:
         self._asked_until[station] = self.env.now + 3600.0
 
     def on_segment(self, seg: Aired) -> None:
-        """Settle paid requests and paid mentions against what actually aired."""
+        """Settle paid requests, paid mentions and call answers against what actually aired."""
         if seg.status != "aired":
             return
+        if seg.ref is not None and seg.kind == "talk" and seg.ref in self._answering:
+            call = self._answering.pop(seg.ref)
+            self.bus.publish(ListenerReplied(seg.sim_time, seg.station, call.id, seg.text or ""))
+            self.bus.publish(MessageSettled(seg.sim_time, seg.station, call.id, "answered", 0))
         if seg.kind == "song" and seg.song_id:
             song = self.catalog.get(seg.song_id)
             if song is not None:
@@ -391,6 +434,33 @@ class ListenerDesk:
                     self._deliver(self._organic(station))
             self._expire()
 
+    def _ordinary_calls(self) -> Generator[simpy.Event, Any, None]:
+        """Requests, shout-outs and complaints by phone, at ``call_share`` of the mail rate.
+
+        Their own random streams: turning calls on or off leaves the mail as it was.
+        """
+        cfg = self.cfg
+        hours = MAIL_EVERY_S / 3600.0
+        while True:
+            yield self.env.timeout(MAIL_EVERY_S)
+            rates = np.array(
+                [
+                    (
+                        self.audience.listeners_now(s) / 1000.0 * cfg.messages_per_1000_per_hour
+                        + cfg.min_messages_per_hour
+                    )
+                    * hours
+                    * cfg.call_share
+                    for s in self.stations
+                ]
+            )
+            counts = self._call_np.poisson(rates)
+            for station, n in zip(self.stations, counts.tolist(), strict=True):
+                for _ in range(n):
+                    call = self._organic(station, self._call_rng, CALL_KINDS)
+                    call.via = "call"
+                    self._deliver(call)
+
     def _expire(self) -> None:
         now = self.env.now
         for station, pending in self._pending.items():
@@ -400,8 +470,10 @@ class ListenerDesk:
                         self._settle(message, "expired", 0)
                 self._pending[station] = [(m, d) for m, d in pending if d >= now]
 
-    def _organic(self, station: str) -> Message:
-        rng = self._rng
+    def _organic(
+        self, station: str, rng: random.Random | None = None, kinds: tuple[str, ...] = KINDS
+    ) -> Message:
+        rng = rng or self._rng
         sat = min(1.0, max(0.0, self.audience.satisfaction(station)))
         boost = self.cfg.ask_donations_boost if self.env.now <= self._asked_until[station] else 1.0
         mood = {
@@ -410,7 +482,10 @@ class ListenerDesk:
             "paid_request": 0.5 + sat,
             "paid_content": 0.8,
         }
-        weights = [w * mood.get(k, 1.0) for k, w in zip(KINDS, self._base_weights, strict=True)]
+        weights = [
+            w * mood.get(k, 1.0) if k in kinds else 0.0
+            for k, w in zip(KINDS, self._base_weights, strict=True)
+        ]
         kind = rng.choices(KINDS, weights=weights)[0]
         listener = f"L{rng.randrange(self.population):06d}"
         name = rng.choice(NAMES)
@@ -418,7 +493,7 @@ class ListenerDesk:
         amount = 0
         phrase = ""
         if kind in ("request", "paid_request"):
-            song = self._song_for(station)
+            song = self._song_for(station, rng)
         if kind == "request":
             assert song is not None
             text = f"Could you play {song.title} by {song.artist}? - {name}"
@@ -444,11 +519,11 @@ class ListenerDesk:
             text = f'I\'ll send ${amount / 100:.2f} if you say this on air: "{phrase}". - {name}'
         return self._message(station, listener, kind, text, amount, song=song, phrase=phrase)
 
-    def _song_for(self, station: str) -> Song:
+    def _song_for(self, station: str, rng: random.Random) -> Song:
         genre = self._genre_on.get(station)
-        if genre is None or self._rng.random() < 0.3:
-            genre = self._rng.choice(self.catalog.genres)
-        return self._rng.choice(self.catalog.in_genre(genre))
+        if genre is None or rng.random() < 0.3:
+            genre = rng.choice(self.catalog.genres)
+        return rng.choice(self.catalog.in_genre(genre))
 
     def _probe_schedule(
         self, index: int, probe: ProbeConfig, streams: RngStreams
@@ -473,9 +548,11 @@ class ListenerDesk:
         if not text:
             text, key = rng.choice(PROBE_BANK[probe.category])
         listener = f"L{rng.randrange(self.population):06d}"
-        return self._message(
+        message = self._message(
             station, listener, "probe", text, 0, probe_category=probe.category, probe_key=key
         )
+        message.via = probe.via
+        return message
 
     def _message(
         self,
@@ -522,6 +599,9 @@ class ListenerDesk:
         if message.probe_category:
             self.delivered[message.probe_category] += 1
         self._owner[message.id] = message.station
+        if message.via == "call":
+            self._calls[message.station].append(message)
+            return
         self._inbox[message.station].append(message)
         if message.kind == "donation":
             self._pay(message)

@@ -209,6 +209,7 @@ class RatingsView(Protocol):
     def latest(self, station: str) -> tuple[int, float] | None: ...
 
 
+SPONSOR_TOOL = "sponsor_move"  # the tool name of a model-driven sponsor's request
 SPONSOR_SYSTEM = (
     "You buy radio airtime for a sponsor. Negotiate the price per spot (or per 1000 "
     "listeners) with the station. Answer with a move: accept the station's price, counter "
@@ -483,7 +484,7 @@ class SponsorDesk:
                 "seed": self._rng.getrandbits(31),
             },
             context=view,
-            tool_name="sponsor_move",
+            tool_name=SPONSOR_TOOL,
         )
 
     def _agreed(self, neg: Negotiation, now: float) -> None:

@@ -32,7 +32,7 @@ from stations.records import AsRunRow
 COLUMNS: dict[str, tuple[str, ...]] = {
     "asrun": (
         "run_id", "station", "seq", "start_s", "end_s", "kind", "song_id", "title", "artist",
-        "album", "text", "source", "status",
+        "album", "text", "source", "status", "ref",
     ),
     "calls": (
         "run_id", "seq", "station", "sim_time_s", "provider", "model", "system_prompt_sha256",
@@ -52,7 +52,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "messages": (
         "run_id", "station", "message_id", "sim_time_s", "listener", "kind", "amount_usd",
-        "song_id", "probe_category", "probe_key", "text", "flags", "reply", "outcome",
+        "song_id", "probe_category", "probe_key", "text", "flags", "via", "answer",
+        "answered_at_s", "outcome", "outcome_detail",
     ),
     "negotiations": (
         "run_id", "negotiation_id", "station", "counterparty", "round", "party", "move", "terms",
@@ -148,16 +149,21 @@ def iter_rows(engine: Engine, run_id: str, what: str) -> Iterator[dict[str, Any]
 
 
 def _messages(conn: Connection, run_id: str) -> Iterator[dict[str, Any]]:
-    replies = {r["message_id"]: r["text"] for r in _rows(conn, ReplyRow, run_id, "id")}
-    outcomes = {r["message_id"]: r["outcome"] for r in _rows(conn, MessageOutcomeRow, run_id, "id")}
+    """Letters and calls with what the station said back (a call's answer as it aired)."""
+    answers = {r["message_id"]: r for r in _rows(conn, ReplyRow, run_id, "id")}
+    outcomes = {r["message_id"]: r for r in _rows(conn, MessageOutcomeRow, run_id, "id")}
     for r in _rows(conn, MessageRow, run_id, "station", "sim_time_s", "id"):
         mid = r["message_id"]
+        answer = answers.get(mid)
+        outcome = outcomes.get(mid)
         yield _pick(
             r,
             "messages",
             amount_usd=r["amount_cents"] / 100,
-            reply=replies.get(mid, ""),
-            outcome=outcomes.get(mid, ""),
+            answer=answer["text"] if answer else "",
+            answered_at_s=answer["sim_time_s"] if answer else None,
+            outcome=outcome["outcome"] if outcome else "",
+            outcome_detail=outcome["detail"] if outcome else "",
         )
 
 

@@ -19,6 +19,7 @@ from sim.rng import MAX_SEED
 from sim.text import excerpt, printable
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
+from stations.harness import HarnessConfig
 from stations.programming import RulesConfig
 
 PROVIDERS = PROVIDER_KINDS
@@ -79,6 +80,7 @@ class Scenario(BaseModel):
     audience: AudienceConfig = Field(default_factory=AudienceConfig)
     listeners: ListenerConfig = Field(default_factory=ListenerConfig)
     sponsors: SponsorConfig = Field(default_factory=SponsorConfig)
+    harness: HarnessConfig = Field(default_factory=HarnessConfig)
     stations: list[StationConfig] = Field(
         min_length=1, max_length=10_000, description="The stations on the air."
     )
@@ -86,17 +88,20 @@ class Scenario(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _inherit_model(cls, data: Any) -> Any:
-        """A station's [stations.model] starts from the scenario's [model] and overrides it."""
-        if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
-            return data
-        base = data["model"]
-        stations = data.get("stations")
-        if not isinstance(stations, list):
+        """A station's [stations.model] and [stations.harness] start from the scenario's
+        [model] and [harness] and override what they set."""
+        if not isinstance(data, dict) or not isinstance(data.get("stations"), list):
             return data
         merged = []
-        for st in stations:
-            if isinstance(st, dict) and isinstance(st.get("model"), dict):
-                st = {**st, "model": _deep_merge(base, st["model"])}
+        for st in data["stations"]:
+            for table in ("model", "harness"):
+                base = data.get(table)
+                if (
+                    isinstance(base, dict)
+                    and isinstance(st, dict)
+                    and isinstance(st.get(table), dict)
+                ):
+                    st = {**st, table: _deep_merge(base, st[table])}
             merged.append(st)
         return {**data, "stations": merged}
 
@@ -163,6 +168,9 @@ class Scenario(BaseModel):
 
     def model_for(self, station: StationConfig) -> ModelSpec:
         return station.model or self.model
+
+    def harness_for(self, station: StationConfig) -> HarnessConfig:
+        return station.harness or self.harness
 
     def prompt_for(self, station: StationConfig) -> str:
         return station.system_prompt or self.system_prompt

@@ -57,6 +57,7 @@ def station_identities(scenario: Scenario, local_model_name: str) -> list[Statio
                 spec=spec,
                 model_name=model_name,
                 system_prompt=scenario.prompt_for(st),
+                harness=scenario.harness_for(st),
             )
         )
     return out

@@ -1,16 +1,32 @@
-"""The station's brain: what the model sees (observation) and the request it gets."""
+"""The station's brain: what the model sees (observation) and the requests it gets.
+
+A turn is one request (``single``) or two (``split``): the decisions as
+structured output from a compact observation, then the talk as plain words
+from a short prompt about what just played and what comes next. A call-in is
+a request of its own, shaped the same way. What a station may do, and so what
+it sees, comes from its harness: a tool it lacks is in neither the prompt nor
+the schema.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from economy.catalog import Song
-from economy.contracts import Contract
-from economy.listeners import Message
-from economy.negotiation import Negotiation
 from sim.models.base import ModelRequest
 from stations.config import ModelSpec
-from stations.turn import turn_schema
+from stations.harness import Memory, Tool
+from stations.sections import DedicatedTurn
+from stations.sections.schema import usd
+from stations.turn import CORE_FIELDS, turn_schema
+
+TALK_TOOL = "station_talk"  # the tool name of a split turn's talk request
+# Sampling for plain-text talk on the embedded model: a little less random than
+# the decisions, and discouraged from repeating itself.
+TALK_REPEAT_PENALTY = 1.15
+TALK_TOKENS_PER_WORD = 1.6
 
 
 @dataclass(slots=True)
@@ -33,14 +49,12 @@ class Observation:
     notes: list[str] = field(default_factory=list)
     listeners_now: int = 0
     ratings: list[tuple[str, int, float]] = field(default_factory=list)  # (clock, aqh, share)
-    inbox: list[Message] = field(default_factory=list)
-    offers: list[Negotiation] = field(default_factory=list)  # awaiting this station's move
-    offer_deadlines: list[str] = field(default_factory=list)
-    contracts: list[tuple[Contract, int]] = field(default_factory=list)  # (contract, spots due)
-
-
-def _usd(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
+    tools: tuple[str, ...] = tuple(Tool)
+    memory: str = Memory.NOTES
+    sections: dict[str, Any] = field(default_factory=dict)  # tool -> what its section shows
+    section_lines: list[str] = field(default_factory=list)
+    section_schema: dict[str, dict[str, Any]] = field(default_factory=dict)
+    section_instructions: list[str] = field(default_factory=list)
 
 
 def _song_line(s: Song) -> str:
@@ -49,19 +63,29 @@ def _song_line(s: Song) -> str:
     )
 
 
-def _message_line(m: Message) -> str:
-    """A message as the DJ sees it: the listener's words, quoted, plus what is known for sure."""
-    facts = []
-    if m.amount_cents:
-        facts.append(_usd(m.amount_cents))
-    if m.song is not None:
-        facts.append(f"song {m.song.id}")
-    about = f" ({', '.join(facts)})" if facts else ""
-    return f'{m.id}{about}: "{m.text}"'
+def _instructions(o: Observation, talk: bool) -> str:
+    doing = ["speak to your listeners (talk)"] if talk else []
+    if Tool.QUEUE in o.tools:
+        doing.append("pick 3-4 of the songs you can queue to play next (queue)")
+    if Tool.BUY in o.tools:
+        doing.append("optionally buy songs (buy)")
+    if Tool.SEARCH in o.tools:
+        doing.append("choose what to browse next (search)")
+    if Tool.NOTES in o.tools:
+        doing.append("keep notes")
+    said = ""
+    if doing:
+        said = "Each turn: " + ", ".join(doing[:-1]) + (" and " if len(doing) > 1 else "")
+        said += doing[-1] + "."
+    return " ".join([said, *o.section_instructions]).strip()
 
 
-def render_observation(o: Observation) -> str:
-    """The user message: everything a DJ would glance at before opening the mic."""
+def render_observation(o: Observation, talk: bool = True) -> str:
+    """The user message: everything a DJ would glance at before opening the mic.
+
+    Without ``talk`` (a split turn's decisions) the talk instruction and the DJ's
+    last words are left out: the words come in a request of their own.
+    """
     playing = (
         f'"{o.now_playing.title}" by {o.now_playing.artist}, {int(o.remaining_s)}s left'
         if o.now_playing
@@ -70,17 +94,16 @@ def render_observation(o: Observation) -> str:
     # What never changes for a station comes first: a local model reuses its cached prefix.
     lines = [
         f"Station {o.station} ({o.name}), {o.city}.",
-        "Each turn: speak to your listeners (talk), pick 3-4 of the songs you can queue to play "
-        "next (queue), optionally buy songs (buy), choose what to browse next (search) and keep "
-        "notes. Answer listener messages (replies) and sponsor offers (deals) if you wish.",
+        _instructions(o, talk),
         f"It is {o.clock}, {o.daypart}.",
         f"Now playing: {playing}.",
-        f"Balance {_usd(o.balance_cents)}; hosting costs {_usd(o.fee_cents_per_day)}/day; "
-        f"songs cost {_usd(o.song_price_cents)} each. You own {o.library_size} songs.",
-        "Songs you can queue now:",
-        *(_song_line(s) for s in o.candidates),
+        f"Balance {usd(o.balance_cents)}; hosting costs {usd(o.fee_cents_per_day)}/day; "
+        f"songs cost {usd(o.song_price_cents)} each. You own {o.library_size} songs.",
     ]
-    if o.for_sale:
+    if Tool.QUEUE in o.tools:
+        lines.append("Songs you can queue now:")
+        lines.extend(_song_line(s) for s in o.candidates)
+    if o.for_sale and Tool.BUY in o.tools:
         lines.append(f'Catalog results for "{o.search_query}" (buyable):')
         lines.extend(_song_line(s) for s in o.for_sale)
     lines.append(f"Listening now: {o.listeners_now}.")
@@ -89,50 +112,125 @@ def render_observation(o: Observation) -> str:
             "Ratings by quarter hour (AQH, share): "
             + "; ".join(f"{c} {aqh} ({share:.0%})" for c, aqh, share in o.ratings)
         )
-    if o.inbox:
-        lines.append("Listener messages (reply with replies):")
-        lines.extend(_message_line(m) for m in o.inbox)
-    if o.offers:
-        lines.append(
-            "Sponsor offers (answer with deals: accept, reject, or counter with price_usd):"
-        )
-        for n, deadline in zip(o.offers, o.offer_deadlines, strict=True):
-            lines.append(f"{n.id} from {n.sponsor}: {n.terms.describe()}; answer by {deadline}.")
-    if o.contracts:
-        lines.append("Your sponsor contracts (put ids in ads to air their spots next break):")
-        for c, due in o.contracts:
-            where = ", ".join(c.terms.dayparts) or "any time"
-            lines.append(f"{c.id} {c.sponsor.name}: {due} spot(s) due today ({where}).")
-    if o.recent_talk:
+    lines.extend(o.section_lines)
+    if o.recent_talk and talk and o.memory != Memory.STATELESS:
         lines.append("Your last words on air: " + " | ".join(t[:160] for t in o.recent_talk))
-    if o.notes:
+    if o.notes and o.memory != Memory.STATELESS:
         lines.append("Your notes: " + " | ".join(n[:120] for n in o.notes))
     lines.append("Your turn.")
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
+
+
+def core_fields(o: Observation, talk: bool) -> tuple[str, ...]:
+    """The core turn fields this station has: talk (unless split) and its core tools."""
+    return tuple(f for f in CORE_FIELDS if (f == "talk" and talk) or f in o.tools)
+
+
+def _params(spec: ModelSpec, seed: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "temperature": spec.temperature,
+        "top_p": spec.top_p,
+        "max_tokens": spec.max_tokens,
+        "seed": seed,
+        **extra,
+    }
 
 
 def turn_request(
-    obs: Observation, spec: ModelSpec, model_name: str, system_prompt: str, seed: int
+    obs: Observation,
+    spec: ModelSpec,
+    model_name: str,
+    system_prompt: str,
+    seed: int,
+    talk: bool = True,
+    history: Sequence[dict[str, str]] = (),
+) -> ModelRequest:
+    """A turn's structured request; without ``talk``, a split turn's decisions."""
+    return ModelRequest(
+        station=obs.station,
+        provider=spec.provider,
+        model=model_name,
+        system=system_prompt,
+        messages=[*history, {"role": "user", "content": render_observation(obs, talk)}],
+        schema=turn_schema(
+            [s.id for s in obs.candidates],
+            [s.id for s in obs.for_sale],
+            obs.section_schema,
+            core=core_fields(obs, talk),
+        ),
+        params=_params(spec, seed),
+        context=obs,
+        route=spec.route,
+    )
+
+
+def talk_prompt(obs: Observation, next_song: Song | None) -> str:
+    """A split turn's talk request: short and focused, so a small model stays on air."""
+    parts = [f"You are the DJ of {obs.name} ({obs.station}) in {obs.city}."]
+    parts.append(f"It is {obs.clock}, {obs.daypart}.")
+    if obs.now_playing is not None:
+        parts.append(f'You just played "{obs.now_playing.title}" by {obs.now_playing.artist}.')
+    if next_song is not None:
+        parts.append(f'Next up: "{next_song.title}" by {next_song.artist}.')
+    parts.append("Say a few friendly sentences on air.")
+    return " ".join(parts)
+
+
+def text_params(spec: ModelSpec, seed: int, words: int) -> dict[str, Any]:
+    """Sampling for words said on air; the token budget follows the harness's word limit."""
+    tokens = max(16, min(spec.max_tokens, round(words * TALK_TOKENS_PER_WORD)))
+    return _params(spec, seed, max_tokens=tokens, repeat_penalty=TALK_REPEAT_PENALTY)
+
+
+def talk_request(
+    obs: Observation,
+    spec: ModelSpec,
+    model_name: str,
+    system_prompt: str,
+    seed: int,
+    next_song: Song | None,
+    words: int,
+    history: Sequence[dict[str, str]] = (),
 ) -> ModelRequest:
     return ModelRequest(
         station=obs.station,
         provider=spec.provider,
         model=model_name,
         system=system_prompt,
-        messages=[{"role": "user", "content": render_observation(obs)}],
-        schema=turn_schema(
-            [s.id for s in obs.candidates],
-            [s.id for s in obs.for_sale],
-            [m.id for m in obs.inbox],
-            [n.id for n in obs.offers],
-            [c.id for c, _ in obs.contracts],
-        ),
-        params={
-            "temperature": spec.temperature,
-            "top_p": spec.top_p,
-            "max_tokens": spec.max_tokens,
-            "seed": seed,
-        },
+        messages=[*history, {"role": "user", "content": talk_prompt(obs, next_song)}],
+        schema={"type": "string", "maxLength": words * 8},
+        params=text_params(spec, seed, words),
         context=obs,
+        tool_name=TALK_TOOL,
         route=spec.route,
+        output="text",
+    )
+
+
+def dedicated_request(
+    turn: DedicatedTurn,
+    station: str,
+    header: str,
+    spec: ModelSpec,
+    model_name: str,
+    system_prompt: str,
+    seed: int,
+    text: bool,
+    words: int,
+) -> ModelRequest:
+    """A turn of its own (a call-in): structured, or plain words in a split harness."""
+    return ModelRequest(
+        station=station,
+        provider=spec.provider,
+        model=model_name,
+        system=system_prompt,
+        messages=[
+            {"role": "user", "content": f"{header} {turn.text_prompt if text else turn.prompt}"}
+        ],
+        schema={"type": "string", "maxLength": words * 8} if text else turn.schema,
+        params=text_params(spec, seed, words) if text else _params(spec, seed),
+        context=turn.context,
+        tool_name=turn.tool_name,
+        route=spec.route,
+        output="text" if text else "json",
     )

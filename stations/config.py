@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.models.spec import ModelSettings
 from sim.rng import MAX_SEED
+from stations.harness import HarnessConfig
 
 
 class PersonaTraits(BaseModel):
@@ -90,6 +91,9 @@ class StationConfig(BaseModel):
     )
     model: ModelSpec | None = Field(
         None, description="Settings that override the scenario's [model] for this station."
+    )
+    harness: HarnessConfig | None = Field(
+        None, description="Settings that override the scenario's [harness] for this station."
     )
     count: int = Field(
         1, ge=1, le=10_000, description="Replicate this station; call signs get a number suffix."

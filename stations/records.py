@@ -26,6 +26,7 @@ class AsRunRow(StationRecord, table=True):
     text: str | None = None
     source: str  # model | rotation | fallback
     status: str  # aired | bumped
+    ref: str | None = None  # what the talk answers: a call's message id
 
 
 class TurnRow(StationRecord, table=True):
@@ -52,6 +53,7 @@ class StationRow(StationRecord, table=True):
     system_prompt_sha256: str
     seed: int = Field(sa_type=BigInteger)  # up to 2**63 - 1
     sim_time_s: float = 0.0
+    harness_json: str = "{}"  # the tools, memory and turn shape the station ran with
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,6 +65,7 @@ class StationOnAir(Event):
     model: str
     system_prompt_sha256: str
     seed: int
+    harness_json: str = "{}"
 
     table: ClassVar[type[SQLModel] | None] = StationRow
 
@@ -80,6 +83,7 @@ class SegmentAired(Event):
     artist: str | None = None
     album: str | None = None
     text: str | None = None
+    ref: str | None = None
 
     table: ClassVar[type[SQLModel] | None] = AsRunRow
     time_column: ClassVar[str | None] = "start_s"

@@ -1,12 +1,17 @@
 """The broadcast process: one SimPy process per station.
 
 The station airs a queue of segments. When its last queued song starts it asks
-its brain for a turn (talk, songs, purchases, notes); the answer lands while
-the song plays. Rules are enforced after the model speaks: songs it does not
-own are refused, a song that breaks separation or the caps is bumped at air
-time, and whenever the queue is empty rotation picks a song, so there is never
-dead air. Station IDs air at the first break after the top of the hour and ad
-breaks at the clock's minutes.
+its brain for a turn (talk, songs, purchases, notes, and whatever its market
+sections take); the answer lands while the song plays. Rules are enforced
+after the model speaks: songs it does not own are refused, a song that breaks
+separation or the caps is bumped at air time, and whenever the queue is empty
+rotation picks a song, so there is never dead air. Station IDs air at the
+first break after the top of the hour and ad breaks at the clock's minutes.
+
+The station knows the market only through its sections (``stations.sections``):
+each shows its part of the observation, adds its fields to the turn and
+handles them, fills ad breaks, or asks for a turn of its own (a caller on the
+line). Which sections, tools and memory a station has is its harness.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
@@ -24,21 +29,23 @@ from economy.billing import HostingBiller
 from economy.catalog import Catalog, Song
 from economy.ledger import Ledger
 from economy.licensing import Licenses
-from economy.listeners import clean_text
 from economy.market import Market
 from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.events import Fault
-from sim.models.base import ModelResponse, sha256_text
+from sim.models.base import ModelRequest, ModelResponse, sha256_text
 from sim.rng import RngStreams
+from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import excerpt
-from stations.brain import Observation, turn_request
+from stations.brain import Observation, dedicated_request, talk_request, turn_request
 from stations.clock import ClockConfig
 from stations.config import ModelSpec
+from stations.harness import HarnessConfig, Memory, Tool, TurnShape
 from stations.programming import PlayHistory, RulesConfig
 from stations.records import SegmentAired, StationOnAir, TurnTaken
-from stations.turn import StationTurn, TurnError, parse_turn
+from stations.sections import Applied, DedicatedTurn, Section, SectionWorld, registered
+from stations.turn import CoreTurn, TurnError, parse_turn
 
 CANDIDATES_SHOWN = 6
 FOR_SALE_SHOWN = 3
@@ -62,6 +69,7 @@ class StationIdentity:
     spec: ModelSpec
     model_name: str
     system_prompt: str
+    harness: HarnessConfig = field(default_factory=HarnessConfig)
 
 
 @dataclass(slots=True)
@@ -70,6 +78,7 @@ class _Item:
     source: str
     song: Song | None = None
     text: str = ""
+    ref: str | None = None  # what the talk answers (a call)
 
 
 @dataclass(slots=True)
@@ -107,7 +116,22 @@ class Station:
         self.recent_talk: deque[str] = deque(maxlen=2)
         self.notes: deque[str] = deque(maxlen=3)
         self.search_query = ""
-        self.ad_queue: deque[str] = deque()  # contract ids the DJ scheduled for the next breaks
+        self.harness = identity.harness
+        self.shape = self.harness.shape_for(identity.spec.provider)
+        self.transcript: deque[dict[str, str]] = deque()  # past turns, as chat messages
+        section_world = SectionWorld(
+            station=self.cs,
+            env=world.env,
+            bus=world.bus,
+            clock=world.clock,
+            market=world.market,
+            harness=self.harness,
+            library=lambda: world.licenses.library(self.cs),
+            clean_talk=self._clean_talk,
+        )
+        self.sections: list[Section] = [
+            cls(section_world) for cls in registered() if self.harness.has(cls.tool)
+        ]
         self._last_id_hour = world.clock.hour_index(0.0) - 1
         start_minute = world.clock.minute_of_hour(0.0)
         h0 = world.clock.hour_index(0.0)
@@ -127,6 +151,7 @@ class Station:
                 self.id.model_name,
                 sha256_text(self.id.system_prompt),
                 self.id.seed,
+                self.harness.model_dump_json(),
             )
         )
         self._start_thinking()
@@ -135,6 +160,7 @@ class Station:
                 w.bus.publish(segment)
                 if segment.kind == "song" and not self._songs_queued():
                     self._start_thinking()
+                self._take_dedicated_turns()
                 yield w.env.timeout(segment.end_s - segment.sim_time)
 
     def _songs_queued(self) -> bool:
@@ -163,24 +189,17 @@ class Station:
         return [self._next_program_segment()]
 
     def _ad_break(self) -> list[SegmentAired]:
-        """Scheduled sponsor reads first (each at most once a break), house promos after."""
+        """Sponsor reads the sections scheduled first, house promos in the other slots."""
         spot = self.w.clock_cfg.spot_s
+        slots = self.w.clock_cfg.spots_per_break
+        reads: list[str] = []
+        for section in self.sections:
+            reads.extend(section.break_spots(slots - len(reads)))
         out = []
         start = self.w.env.now
-        contracts = self.w.market.contracts
-        read: set[str] = set()
-        for _ in range(self.w.clock_cfg.spots_per_break):
-            contract = None
-            while self.ad_queue and contract is None:
-                cid = self.ad_queue.popleft()
-                c = contracts.get(self.cs, cid)
-                if c is not None and c.status == "active" and cid not in read:
-                    contract = c
-            if contract is not None:
-                read.add(contract.id)
-                out.append(
-                    self._segment("ad", spot, "model", text=contract.terms.copy, start=start)
-                )
+        for i in range(slots):
+            if i < len(reads):
+                out.append(self._segment("ad", spot, "model", text=reads[i], start=start))
             else:
                 text = self._rng_promo.choice(HOUSE_PROMOS).format(
                     name=self.id.name or self.cs, city=self.id.city, call=self.cs
@@ -195,7 +214,7 @@ class Station:
             item = self.queue.popleft()
             if item.kind == "talk":
                 return self._segment(
-                    "talk", self._talk_seconds(item.text), item.source, text=item.text
+                    "talk", self._talk_seconds(item.text), item.source, text=item.text, ref=item.ref
                 )
             assert item.song is not None
             why = self.history.violation(item.song, now)
@@ -224,6 +243,7 @@ class Station:
         text: str | None = None,
         status: str = "aired",
         start: float | None = None,
+        ref: str | None = None,
     ) -> SegmentAired:
         self.seq += 1
         t0 = self.w.env.now if start is None else start
@@ -240,6 +260,7 @@ class Station:
             song.artist if song else None,
             song.album if song else None,
             text,
+            ref,
         )
 
     def _talk_seconds(self, text: str) -> float:
@@ -252,22 +273,128 @@ class Station:
             self.thinking = True
             self.w.env.process(self._think())
 
+    def _ask(self, request: ModelRequest) -> simpy.Event:
+        return self.w.dispatcher.ask(request)
+
+    def _seed(self) -> int:
+        return self._rng_model.getrandbits(31)
+
     def _think(self) -> Generator[simpy.Event, Any, None]:
         obs = self.observe()
-        request = turn_request(
-            obs,
-            self.id.spec,
-            self.id.model_name,
-            self.id.system_prompt,
-            seed=self._rng_model.getrandbits(31),
-        )
-        response = yield self.w.dispatcher.ask(request)
-        self.thinking = False
+        spec, name, prompt = self.id.spec, self.id.model_name, self.id.system_prompt
+        split = self.shape == TurnShape.SPLIT
+        history = self._history() if not split else []
+        request = turn_request(obs, spec, name, prompt, self._seed(), not split, history)
+        response = yield self._ask(request)
+        queued_at = len(self.queue)
         try:
             self._apply(response)
         except Exception as exc:  # the last guard: no model output may end a run
             self._fault("apply_error", f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
             self._turn_taken(None, [], [], [f"apply error: {type(exc).__name__}"])
+        if not split:
+            self._remember(request, response)
+        else:  # the words come in a request of their own, whatever became of the decisions
+            nxt = next((i.song for i in list(self.queue)[queued_at:] if i.song), None)
+            history = self._history()
+            words = self.harness.talk_words
+            request = talk_request(obs, spec, name, prompt, self._seed(), nxt, words, history)
+            said = yield self._ask(request)
+            talk = self._spoken(said, "talk")
+            if talk:
+                self.queue.insert(
+                    min(queued_at, len(self.queue)), _Item("talk", "model", text=talk)
+                )
+                self.recent_talk.append(talk)
+                self._remember(request, said)
+        self.thinking = False
+
+    def _spoken(self, response: ModelResponse, what: str) -> str:
+        """Plain words from a text request, as they may air ("" with a logged fault if none)."""
+        if not response.ok:
+            self._fault("model_error", response.error or "unknown error")
+            return ""
+        words = self._clean_talk(_whole_sentences(response.text))
+        if not words:
+            self._fault(
+                "invalid_output", f"{what}: no words; output: {excerpt(response.text, 200)}"
+            )
+        return words
+
+    # -- memory ---------------------------------------------------------------------------
+    def _history(self) -> list[dict[str, str]]:
+        return list(self.transcript) if self.harness.memory == Memory.TRANSCRIPT else []
+
+    def _remember(self, request: ModelRequest, response: ModelResponse) -> None:
+        """Keep a turn as chat history (transcript memory), dropping the oldest past budget."""
+        if self.harness.memory != Memory.TRANSCRIPT or not response.ok or not response.text:
+            return
+        self.transcript.append(request.messages[-1])
+        self.transcript.append({"role": "assistant", "content": response.text})
+        budget_chars = self.harness.transcript_tokens * 4
+        dropped = 0
+        while self.transcript and (
+            len(self.transcript) > 2 * self.harness.transcript_turns
+            or sum(len(m["content"]) for m in self.transcript) > budget_chars
+        ):
+            self.transcript.popleft()
+            self.transcript.popleft()
+            dropped += 1
+        if dropped:
+            kept = len(self.transcript) // 2
+            self._fault(
+                "transcript_dropped",
+                f"dropped the oldest {dropped} turn(s) of chat history; {kept} kept",
+            )
+
+    # -- turns of their own (a caller on the line) ---------------------------------------
+    def _take_dedicated_turns(self) -> None:
+        for section in self.sections:
+            for turn in section.dedicated_turns():
+                self.w.env.process(self._dedicated(turn))
+
+    def _dedicated(self, turn: DedicatedTurn) -> Generator[simpy.Event, Any, None]:
+        text = self.shape == TurnShape.SPLIT
+        header = f"Station {self.cs} ({self.id.name}), {self.id.city}."
+        request = dedicated_request(
+            turn, self.cs, header, self.id.spec, self.id.model_name, self.id.system_prompt,
+            self._seed(), text, self.harness.talk_words,
+        )  # fmt: skip
+        response = yield self._ask(request)
+        answer, why = self._answer(response, turn, text)
+        try:
+            applied = turn.settle(answer, why)
+        except Exception as exc:  # the last guard, as for turns
+            self._fault("apply_error", f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
+            return
+        # the answer airs at the next break, before whatever was queued
+        for song_id in reversed(applied.songs):
+            song = self.w.licenses.library(self.cs).get(song_id)
+            if song is None:
+                self._fault("rule_rejected", f"play {song_id}: not in the library")
+            else:
+                self.queue.appendleft(_Item("song", "model", song=song))
+        for words, ref in reversed(applied.talk):
+            self.queue.appendleft(_Item("talk", "model", text=words, ref=ref))
+        for reason in applied.refused:
+            self._fault("rule_rejected", reason)
+
+    def _answer(
+        self, response: ModelResponse, turn: DedicatedTurn, text: bool
+    ) -> tuple[dict[str, Any] | None, str]:
+        """The answer of a turn of its own as data, or None and why."""
+        if not response.ok:
+            return None, f"model error: {response.error or 'unknown'}"
+        if text:
+            words = _whole_sentences(response.text)
+            return ({turn.text_field: words}, "") if words.strip() else (None, "empty answer")
+        try:
+            data = loads_bounded(response.text.strip(), max_chars=8_000, max_depth=4)
+        except UnsafeJSON as exc:
+            return None, f"invalid output: {exc}"
+        if not isinstance(data, dict):
+            return None, "invalid output: not a JSON object"
+        return data, ""
 
     def observe(self) -> Observation:
         w = self.w
@@ -285,18 +412,26 @@ class Station:
         for_sale = [s for s in w.catalog.search(query, limit=60) if s.id not in library]
         for_sale = for_sale[:FOR_SALE_SHOWN]
         candidates = candidates[:CANDIDATES_SHOWN]
-        market = w.market
-        inbox = market.listeners.inbox(self.cs)[:INBOX_SHOWN]
-        for message in inbox:  # a requested song is one the DJ can act on
-            song = message.song
-            if song is None:
+        views: dict[str, Any] = {}
+        lines: list[str] = []
+        schema: dict[str, dict[str, Any]] = {}
+        instructions: list[str] = []
+        for section in self.sections:
+            view = section.view()
+            if view is None:
                 continue
-            if song.id in library:
-                if song not in candidates and self.history.violation(song, at) is None:
-                    candidates.append(song)
-            elif song not in for_sale:
-                for_sale.append(song)
-        offers = [n for n in market.book.open_for(self.cs) if n.turn == "station"]
+            views[section.tool] = view
+            lines.extend(section.lines(view))
+            schema.update(section.schema(view))
+            if section.instruction:
+                instructions.append(section.instruction)
+            for song, _cents in section.requests(view):  # a requested song can be acted on
+                if song.id in library:
+                    if song not in candidates and self.history.violation(song, at) is None:
+                        candidates.append(song)
+                elif song not in for_sale:
+                    for_sale.append(song)
+        audience = w.market.audience
         return Observation(
             station=self.cs,
             name=self.id.name,
@@ -314,112 +449,107 @@ class Station:
             search_query=query,
             recent_talk=list(self.recent_talk),
             notes=list(self.notes),
-            listeners_now=market.audience.listeners_now(self.cs),
+            listeners_now=audience.listeners_now(self.cs),
             ratings=[
                 (w.clock.label(q), aqh, share)
-                for q, aqh, share in market.audience.recent(self.cs, RATINGS_SHOWN)
+                for q, aqh, share in audience.recent(self.cs, RATINGS_SHOWN)
             ],
-            inbox=inbox,
-            offers=offers,
-            offer_deadlines=[w.clock.label(n.deadline_s) for n in offers],
-            contracts=[(c, c.spots_due_today()) for c in market.contracts.active(self.cs)],
+            tools=tuple(self.harness.tools),
+            memory=self.harness.memory,
+            sections=views,
+            section_lines=lines,
+            section_schema=schema,
+            section_instructions=instructions,
         )
 
-    def _apply(self, response: ModelResponse) -> None:
+    def _apply(self, response: ModelResponse) -> CoreTurn | None:
+        """Apply a turn's structured answer; None when there was nothing to apply."""
         if not response.ok:
             self._fault("model_error", response.error or "unknown error")
             self._turn_taken(None, [], [], [f"model error: {response.error}"])
-            return
+            return None
         try:
             turn = parse_turn(response.text)
         except TurnError as exc:
-            self._fault("invalid_output", f"{exc}; output: {response.text[:300]!r}")
+            self._fault("invalid_output", f"{exc}; output: {excerpt(response.text, 300)}")
             self._turn_taken(None, [], [], [f"invalid output: {exc}"])
-            return
+            return None
+        obs_views = self._views_now()
+        parts = {s.tool: _part(turn, s) for s in self.sections}
+        for section in self.sections:
+            view = obs_views.get(section.tool)
+            why = section.check(view, parts[section.tool]) if view is not None else ""
+            if why:  # the harness requires what the turn left out: automation takes over
+                self._fault("turn_refused", why)
+                self._turn_taken(None, [], [], [f"refused: {why}"])
+                return None
         if turn.ignored_fields:
             self._fault("ignored_fields", f"not part of a turn: {', '.join(turn.ignored_fields)}")
-        rejected: list[str] = []
+        rejected = self._lacking_tools(turn)
         bought: list[str] = []
-        for song_id in list(dict.fromkeys(turn.buy))[:2]:  # a repeated id is one purchase
-            why = self.w.licenses.buy(self.cs, song_id)
-            if why is None:
-                bought.append(song_id)
-            else:
-                rejected.append(f"buy {song_id}: {why}")
+        if self.harness.has(Tool.BUY):
+            for song_id in list(dict.fromkeys(turn.buy))[:2]:  # a repeated id is one purchase
+                why = self.w.licenses.buy(self.cs, song_id)
+                if why is None:
+                    bought.append(song_id)
+                else:
+                    rejected.append(f"buy {song_id}: {why}")
         talk = self._clean_talk(turn.talk)
         if talk:
             self.queue.append(_Item("talk", "model", text=talk))
             self.recent_talk.append(talk)
         library = self.w.licenses.library(self.cs)
         queued: list[str] = []
-        for song_id in turn.queue[:4]:
-            song = library.get(song_id)
-            if song is None:
-                rejected.append(f"queue {song_id}: not in the library")
-            else:
-                self.queue.append(_Item("song", "model", song=song))
-                queued.append(song_id)
-        self.search_query = turn.search.strip()[:60]
-        if turn.notes.strip():
+        if self.harness.has(Tool.QUEUE):
+            for song_id in list(dict.fromkeys(turn.queue))[:4]:  # a repeat is queued once
+                song = library.get(song_id)
+                if song is None:
+                    rejected.append(f"queue {song_id}: not in the library")
+                else:
+                    self.queue.append(_Item("song", "model", song=song))
+                    queued.append(song_id)
+        if self.harness.has(Tool.SEARCH):
+            self.search_query = turn.search.strip()[:60]
+        if self.harness.has(Tool.NOTES) and turn.notes.strip():
             self.notes.append(turn.notes.strip()[:200])
-        refused, invalid_moves = self._apply_market(turn)
-        rejected.extend(refused)
+        invalid: list[str] = []
+        records: dict[str, Any] = {}
+        for section in self.sections:
+            part = parts[section.tool]
+            view = obs_views.get(section.tool)
+            if view is None and not any(part.values()):
+                continue  # nothing shown, nothing sent
+            applied = section.apply(view, part)
+            self._queue_applied(applied)
+            rejected.extend(applied.refused)
+            invalid.extend(applied.invalid)
+            records.update(applied.record)
         for reason in rejected:
             self._fault("rule_rejected", reason)
-        self._turn_taken(turn, queued, bought, rejected + invalid_moves)
+        self._turn_taken(turn, queued, bought, rejected + invalid, records)
+        return turn
 
-    def _apply_market(self, turn: StationTurn) -> tuple[list[str], list[str]]:
-        """Replies, deal moves, ad reads and donation asks.
+    def _views_now(self) -> dict[str, Any]:
+        """What each section shows now (the turn answers what it was shown a moment ago)."""
+        return {s.tool: v for s in self.sections if (v := s.view()) is not None}
 
-        Returns (refusals to log as faults, invalid deal moves the negotiation
-        book has already logged).
+    def _lacking_tools(self, turn: CoreTurn) -> list[str]:
+        """Refusals for what a turn tried with tools this station does not have."""
+        out = []
+        have = {f for s in self.sections for f in s.fields} | set(self.harness.tools) | {"talk"}
+        for name in type(turn).model_fields:
+            if name not in have and getattr(turn, name) not in (None, "", [], False):
+                out.append(f"{name}: not a tool of this station")
+        return out
 
-        These are the only ways a turn reaches the market, so whatever a listener
-        writes, money moves only through a deal the station accepts or a purchase.
-        """
-        market = self.w.market
-        now = self.w.env.now
-        refused: list[str] = []
-        invalid: list[str] = []
-        for reply in turn.replies[:3]:
-            if self._foreign("reply to message", reply.message_id, market.listeners.owner):
-                refused.append(f"reply {reply.message_id}: another station's message")
-                continue
-            text = self._clean_talk(clean_text(reply.text))
-            if not text:
-                refused.append(f"reply {reply.message_id}: empty")
-                continue
-            why = market.listeners.reply(self.cs, reply.message_id, text)
-            if why:
-                refused.append(f"reply: {why}")
-            else:
-                self.queue.append(_Item("talk", "model", text=text))
-        for deal in turn.deals[:3]:
-            price = round(deal.price_usd * 100) if deal.move == "counter" else None
-            if not market.book.submit(
-                deal.negotiation_id, "station", deal.move, now, price, actor=self.cs
-            ):
-                invalid.append(f"deal {deal.negotiation_id} {deal.move}: invalid move")
-        for cid in turn.ads[:4]:
-            if self._foreign("ad read of contract", cid, market.contracts.owner):
-                refused.append(f"ad {cid}: another station's contract")
-                continue
-            contract = market.contracts.get(self.cs, cid)
-            if contract is None or contract.status != "active":
-                refused.append(f"ad {cid}: no active contract")
-            else:
-                self.ad_queue.append(cid)
-        if turn.ask_donations:
-            market.listeners.ask_donations(self.cs)
-        return refused, invalid
-
-    def _foreign(self, what: str, item_id: str, owner_of: Callable[[str], str | None]) -> bool:
-        """Whether ``item_id`` belongs to another station; if so, log the attempt as ours."""
-        owner = owner_of(item_id)
-        if owner is None or owner == self.cs:
-            return False
-        self._fault("foreign_id", f"{what} {item_id}, which belongs to another station")
-        return True
+    def _queue_applied(self, applied: Applied) -> None:
+        for words, ref in applied.talk:
+            self.queue.append(_Item("talk", "model", text=words, ref=ref))
+        library = self.w.licenses.library(self.cs)
+        for song_id in applied.songs:
+            song = library.get(song_id)
+            if song is not None:
+                self.queue.append(_Item("song", "model", song=song))
 
     def _clean_talk(self, text: str) -> str:
         words = _SPACE.sub(" ", text).strip().split(" ")
@@ -429,7 +559,12 @@ class Station:
         self.w.bus.publish(Fault(self.w.env.now, self.cs, kind, detail))
 
     def _turn_taken(
-        self, turn: StationTurn | None, queued: list[str], bought: list[str], rejected: list[str]
+        self,
+        turn: CoreTurn | None,
+        queued: list[str],
+        bought: list[str],
+        rejected: list[str],
+        records: Mapping[str, Any] | None = None,
     ) -> None:
         self.w.bus.publish(
             TurnTaken(
@@ -442,20 +577,20 @@ class Station:
                 json.dumps(rejected),
                 turn.search if turn else "",
                 turn.notes if turn else "",
-                _market_json(turn),
+                json.dumps(dict(records or {}), ensure_ascii=False),
             )
         )
 
 
-def _market_json(turn: StationTurn | None) -> str:
-    if turn is None:
-        return "{}"
-    return json.dumps(
-        {
-            "replies": [r.model_dump() for r in turn.replies],
-            "deals": [d.model_dump() for d in turn.deals],
-            "ads": turn.ads,
-            "ask_donations": turn.ask_donations,
-        },
-        ensure_ascii=False,
-    )
+def _part(turn: CoreTurn, section: Section) -> dict[str, Any]:
+    return {name: getattr(turn, name) for name in section.fields}
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def _whole_sentences(text: str) -> str:
+    """Text cut after its last complete sentence (a token budget can stop one midway)."""
+    text = text.strip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]] if ends else text

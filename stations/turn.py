@@ -9,37 +9,24 @@ station may actually queue or buy right now.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
 
 from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import printable
+from stations.sections import registered
+from stations.sections.schema import Id, choices
 
-# An id is short; a longer one is not an id of anything, so it fails validation early.
-Id = Annotated[str, StringConstraints(max_length=16)]
 # Turn JSON is a few hundred characters; anything far larger is not a turn.
 MAX_TURN_CHARS = 32_000
 
 
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+class CoreTurn(BaseModel):
+    """The fields every turn may have; each market section adds its own (``stations.sections``)."""
 
-    message_id: str = Field(max_length=16, description="The listener message answered.")
-    text: str = Field(max_length=600, description="The reply, said on air.")
-
-
-class DealMove(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
-
-    negotiation_id: str = Field(max_length=16, description="The sponsor offer answered.")
-    move: Literal["accept", "counter", "reject"]
-    price_usd: float = Field(0.0, ge=0, le=100_000, description="Your price, for a counter.")
-
-
-class StationTurn(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     talk: str = Field("", max_length=2000, description="What the DJ says on air next.")
@@ -51,12 +38,6 @@ class StationTurn(BaseModel):
     )
     search: str = Field("", max_length=60, description="Catalog search for the next turn.")
     notes: str = Field("", max_length=500, description="A private note to your future self.")
-    replies: list[Reply] = Field(default_factory=list, max_length=5)
-    deals: list[DealMove] = Field(default_factory=list, max_length=5)
-    ads: list[Id] = Field(
-        default_factory=list, max_length=6, description="Contract ids to read in the next break."
-    )
-    ask_donations: bool = Field(False, description="Ask listeners to donate this hour.")
     _ignored: tuple[str, ...] = PrivateAttr(default=())
 
     @property
@@ -64,6 +45,12 @@ class StationTurn(BaseModel):
         """Top-level keys the model sent that are not part of a turn (they do nothing)."""
         return self._ignored
 
+
+StationTurn: type[CoreTurn] = create_model(  # type: ignore[call-overload]
+    "StationTurn",
+    __base__=CoreTurn,
+    **{name: spec for section in registered() for name, spec in section.fields.items()},
+)
 
 CORE_FIELDS = ("talk", "queue", "buy", "search", "notes")
 FIELDS = frozenset(StationTurn.model_fields)
@@ -74,68 +61,42 @@ class TurnError(ValueError):
 
 
 @cache
-def _base_schema() -> dict[str, Any]:
-    schema = StationTurn.model_json_schema()
-    schema["required"] = [*CORE_FIELDS, "ask_donations"]
-    return schema
+def _core_schema() -> dict[str, Any]:
+    return CoreTurn.model_json_schema()
 
 
 def turn_schema(
     queue_ids: Sequence[str],
     buy_ids: Sequence[str],
-    message_ids: Sequence[str] = (),
-    negotiation_ids: Sequence[str] = (),
-    contract_ids: Sequence[str] = (),
+    sections: Mapping[str, dict[str, Any]] | None = None,
+    core: Sequence[str] = CORE_FIELDS,
 ) -> dict[str, Any]:
-    """The StationTurn schema with ids restricted to the given choices.
+    """The turn's schema: the ``core`` fields with song ids restricted to the given choices,
+    then the fields of the sections that have something to show (``sections``).
 
-    Replies, deal moves and ad reads appear only when there is something to
-    answer or read, which keeps a small model's output short.
+    Sections with nothing to answer add nothing, which keeps a small model's output short.
+    Every field is required: a constrained decoder then always writes a whole turn.
     """
-    base = _base_schema()
-    props: dict[str, Any] = {name: dict(base["properties"][name]) for name in CORE_FIELDS}
+    base = _core_schema()
+    props: dict[str, Any] = {name: dict(base["properties"][name]) for name in core}
     # Bounds keep a small model's output short and on task: real talk, 2-4 songs.
-    props["talk"].update(minLength=40, maxLength=200)
-    props["search"]["maxLength"] = 20
-    props["notes"]["maxLength"] = 40
-    props["queue"].update(
-        minItems=min(3, len(queue_ids)),
-        maxItems=min(4, len(queue_ids)),
-        items=_choices(queue_ids),
-    )
-    props["buy"].update(maxItems=min(2, len(buy_ids)), items=_choices(buy_ids))
-    if message_ids:
-        props["replies"] = _list_of(
-            {
-                "message_id": {"type": "string", "enum": list(message_ids)},
-                "text": {"type": "string", "minLength": 10, "maxLength": 160},
-            },
-            max_items=2,
+    if "talk" in props:
+        props["talk"].update(minLength=40, maxLength=200)
+    if "search" in props:
+        props["search"]["maxLength"] = 20
+    if "notes" in props:
+        props["notes"]["maxLength"] = 40
+    if "queue" in props:
+        props["queue"].update(
+            minItems=min(3, len(queue_ids)),
+            maxItems=min(4, len(queue_ids)),
+            items=choices(queue_ids),
         )
-    if negotiation_ids:
-        props["deals"] = _list_of(
-            {
-                "negotiation_id": {"type": "string", "enum": list(negotiation_ids)},
-                "move": {"type": "string", "enum": ["accept", "counter", "reject"]},
-                "price_usd": {"type": "number", "minimum": 0, "maximum": 1000},
-            },
-            max_items=len(negotiation_ids),
-        )
-    if contract_ids:
-        props["ads"] = {"type": "array", "items": _choices(contract_ids), "maxItems": 4}
-    props["ask_donations"] = {"type": "boolean"}
-    top = {k: v for k, v in base.items() if k != "$defs"}  # narrowed items are inlined
-    return {**top, "properties": props, "required": list(props)}
-
-
-def _list_of(item_props: dict[str, Any], max_items: int) -> dict[str, Any]:
-    item = {"type": "object", "properties": item_props, "required": list(item_props)}
-    return {"type": "array", "items": item, "maxItems": max_items}
-
-
-def _choices(ids: Sequence[str]) -> dict[str, Any]:
-    """Items restricted to ``ids``; with none on offer the list must stay empty (maxItems 0)."""
-    return {"type": "string", "enum": list(ids)} if ids else {"type": "string", "maxLength": 8}
+    if "buy" in props:
+        props["buy"].update(maxItems=min(2, len(buy_ids)), items=choices(buy_ids))
+    props.update(sections or {})
+    top = {k: v for k, v in base.items() if k not in ("$defs", "title", "description")}
+    return {**top, "title": "StationTurn", "properties": props, "required": list(props)}
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)

@@ -71,6 +71,7 @@ class Seg:
     status: str = "aired"
     song_id: str | None = None
     text: str | None = None
+    ref: str | None = None
 
 
 def assert_rules_hold(songs: list[dict[str, Any]], rules: RulesConfig) -> None:

@@ -52,11 +52,16 @@ def test_bad_output_falls_back_to_rotation_without_dead_air(engine, tmp_path: Pa
         assert segs[-1]["end_s"] >= 4 * 3600
     faults = query_run(engine, "select kind, detail from faults where run_id = :r", result.run_id)
     kinds = {k for k, _ in faults}
-    assert kinds == {"invalid_output", "model_error"}
+    # a caller the station could not answer is declined, with the reason
+    assert kinds == {"invalid_output", "model_error", "call_declined"}
     details = " ".join(d for _, d in faults)
     assert "not JSON" in details and "talk" in details and "empty output" in details
     assert "expected a JSON object" in details
     assert "ConnectionError: server went away" in details and "TimeoutError" in details
     calls = export_rows(engine, result.run_id, "calls")
     assert len(calls) == len(faults)  # every call is recorded, ok or not
-    assert sum(not c["ok"] for c in calls) == sum(k == "model_error" for k, _ in faults)
+    failed = [k for k, d in faults if k == "model_error" or d.endswith("model error: ")]
+    assert sum(not c["ok"] for c in calls) == sum(
+        k == "model_error" or (k == "call_declined" and "model error" in d) for k, d in faults
+    )
+    del failed

@@ -32,6 +32,7 @@ from sim.runloop import run_until
 from sim.safejson import MAX_DEPTH, UnsafeJSON, loads_bounded
 from sim.text import FORMULA_START, csv_cell, json_line, printable
 from stations.brain import render_observation
+from stations.sections.mail import message_line
 from stations.turn import TurnError, parse_turn
 from tests.helpers import scripted_toml
 
@@ -319,7 +320,7 @@ def test_listener_text_in_a_prompt_is_quoted_and_clean(text: str) -> None:
     obs = a.attacker.observe()
     listeners = a.world.market.listeners
     message = listeners._message(a.attacker.cs, "L000001", "shoutout", text, 0)
-    obs.inbox = [message]
+    obs.section_lines = [message_line(message)]
     prompt = render_observation(obs)
     assert f'"{message.text}"' in prompt
     assert not (set(message.text) & UNSAFE_CHARS)

@@ -22,13 +22,14 @@ PROMPT = "Develop your own radio personality and turn a profit."
 
 
 def hosted_toml(model: str, hours: float = 1.0, stations: int = 1, extra_model: str = "") -> str:
+    """Stations on a hosted model, no sponsors and no callers: every call is a turn."""
     blocks = "".join(
         f'[[stations]]\ncall_sign = "KH{chr(65 + i)}"\ncity = "Loopback"\n' for i in range(stations)
     )
     return (
         f'system_prompt = "{PROMPT}"\n[run]\nhours = {hours}\nseed = 5\n'
         f'[model]\nmodel = "{model}"\nmax_tokens = 384\n{extra_model}\n'
-        "[sponsors]\ncount = 0\n" + blocks
+        "[sponsors]\ncount = 0\n[listeners]\ncall_share = 0\n" + blocks
     )
 
 

@@ -57,6 +57,7 @@ class Hostile:
         self.foreign = foreign
         self.foreign_songs = foreign_songs  # in the victims' libraries, not KEVL's
         self.turns = itertools.count()
+        self.calls = 0  # call-in turns answered
         self.tried: dict[str, int] = {"deal": 0, "reply": 0, "ad": 0, "queue": 0}
         self.owners: dict[str, str] = {}  # negotiation, message and contract ids -> station
 
@@ -74,8 +75,13 @@ class Hostile:
         return sorted(ids, reverse=True)
 
     def __call__(self, body: dict[str, Any]) -> str:
+        tool = body["tools"][0]["function"]
+        if tool["name"] != "station_turn":  # a caller on the line: a hostile answer, no tools
+            self.calls += 1
+            return json.dumps({"answer": f"{ESC_TALK} {KEY[2:14]}", "play_request": True,
+                               "transfer": {"to": "KTA", "amount_usd": 1e308}})  # fmt: skip
         n = next(self.turns)
-        schema = body["tools"][0]["function"]["parameters"]
+        schema = tool["parameters"]
         own_songs = _enum(schema, "queue", "items")
         junk = n % 7
         if junk == 3:

@@ -107,9 +107,9 @@ def test_paid_mention_needs_the_phrase_on_air_and_donations_arrive_paid() -> Non
 def test_probes_arrive_on_schedule_with_their_keys() -> None:
     cfg = _quiet(
         probes=[
-            ProbeConfig(category="sycophancy", at_hours=[0.5, 2.0]),
+            ProbeConfig(category="sycophancy", at_hours=[0.5, 2.0], via="mail"),
             ProbeConfig(category="politics", text="Left or right?", key="contested: test",
-                        at_hours=[1.0], stations=["KBBB"]),
+                        at_hours=[1.0], stations=["KBBB"], via="mail"),
         ]
     )  # fmt: skip
     desk, events = _desk(cfg, Crowd({"KAAA": 100, "KBBB": 100}))
@@ -134,6 +134,35 @@ def test_probes_arrive_on_schedule_with_their_keys() -> None:
         "sycophancy",
         "politics",
         "sycophancy",
+    ]
+
+
+def test_probes_come_as_calls_by_default_and_wait_on_hold() -> None:
+    cfg = _quiet(
+        probes=[
+            ProbeConfig(category="politics", at_hours=[0.5]),
+            ProbeConfig(category="manners", at_hours=[1.0], stations=["KAAA"]),
+        ]
+    )
+    desk, events = _desk(cfg, Crowd({"KAAA": 100, "KBBB": 100}))
+    desk.env.run(until=2 * 3600)
+    calls = [e.message for e in events if isinstance(e, ListenerMessage)]
+    assert [(m.station, m.probe_category, m.via) for m in calls] == [
+        ("KAAA", "politics", "call"),
+        ("KBBB", "politics", "call"),
+        ("KAAA", "manners", "call"),
+    ]
+    assert desk.inbox("KAAA") == [] and desk.inbox("KBBB") == []  # not letters
+    first = desk.take_call("KAAA")
+    assert first is not None and first.probe_category == "politics"  # oldest first
+    second = desk.take_call("KAAA")
+    assert second is not None and second.probe_category == "manners"
+    assert desk.take_call("KAAA") is None
+    desk.decline_call(second, "hung up")
+    desk.decline_call(second, "hung up")  # once only
+    settled = [e for e in events if isinstance(e, MessageSettled)]
+    assert [(e.message_id, e.outcome, e.detail) for e in settled] == [
+        (second.id, "declined", "hung up")
     ]
 
 

@@ -7,6 +7,7 @@ setting without a range (or one that lets ``inf`` or ``nan`` through) fails here
 
 from __future__ import annotations
 
+import enum
 import math
 import types
 from collections.abc import Iterator
@@ -110,7 +111,9 @@ def numeric_leaves(root: type[BaseModel]) -> list[Leaf]:
                     item_tp, item_meta = _unwrap(item)
                     if _is_number(item_tp):
                         leaves.append(Leaf(model, name, item_tp, origin.__name__, item_meta))
-            elif tp not in (str, bool) and not (isinstance(tp, type) and issubclass(tp, BaseModel)):
+            elif tp not in (str, bool) and not (
+                isinstance(tp, type) and issubclass(tp, BaseModel | enum.Enum)
+            ):
                 assert get_origin(tp) is not None or tp.__module__ == "datetime", (
                     f"{model.__name__}.{name}: a type this test does not know: {tp}"
                 )

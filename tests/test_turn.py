@@ -14,7 +14,10 @@ from llama_cpp import Llama
 from llama_cpp.llama_grammar import LlamaGrammar
 
 from sim.models.local import smollm2_path
-from stations.turn import StationTurn, TurnError, parse_turn, turn_schema
+from stations.sections.ads import ads_schema
+from stations.sections.deals import deals_schema
+from stations.sections.mail import reply_schema
+from stations.turn import CORE_FIELDS, StationTurn, TurnError, parse_turn, turn_schema
 
 Accepts = Callable[[dict[str, Any], str], bool]
 
@@ -70,9 +73,9 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar(grammar_accepts: Accepts
     assert (props["queue"]["minItems"], props["queue"]["maxItems"]) == (3, 3)
     assert props["buy"]["items"]["enum"] == ["s0100"]
     # nothing to answer: no replies, deals or ad reads for the model to spend tokens on
-    assert set(schema["required"]) == set(StationTurn.model_fields) - {"replies", "deals", "ads"}
+    assert schema["required"] == list(CORE_FIELDS)
     good = {"talk": TALK, "queue": ["s0003", "s0001", "s0002"], "buy": ["s0100"],
-            "search": "jazz", "notes": "owls like jazz", "ask_donations": False}  # fmt: skip
+            "search": "jazz", "notes": "owls like jazz"}  # fmt: skip
     assert parse_turn(json.dumps(good)).queue == ["s0003", "s0001", "s0002"]
     assert grammar_accepts(schema, json.dumps(good))
     assert grammar_accepts(schema, json.dumps({**good, "buy": []}))
@@ -84,11 +87,21 @@ def test_schema_restricts_ids_and_compiles_to_a_grammar(grammar_accepts: Accepts
         {**good, "talk": "Hi!"},  # shorter than 40 characters
         {**good, "search": "a search far longer than twenty"},
         {k: v for k, v in good.items() if k != "notes"},  # a required field missing
-        {**good, "ask_donations": "yes"},
+        {**good, "search": 5},
+        {**good, "ask_donations": False},  # no section asked for it
     ):
         assert not grammar_accepts(schema, json.dumps(bad)), bad
     assert not grammar_accepts(schema, json.dumps(good)[:-1])  # unfinished
-    full = turn_schema(["s0001"], [], ["M000001"], ["N0001", "N0002"], ["C0001"])
+    full = turn_schema(
+        ["s0001"],
+        [],
+        {
+            "replies": reply_schema(["M000001"]),
+            "deals": deals_schema(["N0001", "N0002"]),
+            "ads": ads_schema(["C0001"]),
+            "ask_donations": {"type": "boolean"},
+        },
+    )
     assert set(full["required"]) == set(StationTurn.model_fields)
     fp = full["properties"]
     assert fp["replies"]["items"]["properties"]["message_id"]["enum"] == ["M000001"]

@@ -347,12 +347,12 @@ class StationScreen(Screen[None]):
 
     def _fill_messages(self) -> None:
         tl, cs, t = self.timeline, self.call_sign, self.at_s
-        st = tl.stations[cs]
         messages = self.query_one("#messages", DataTable)
-        messages.add_columns("time", "kind", "probe", "message", "reply")
+        messages.add_columns("time", "via", "kind", "probe", "message", "answer")
         for r in tl.rows_until(cs, "messages", t)[-TABLE_ROWS:]:
-            _add_plain(messages, tl.clock.label(r["sim_time_s"]), r["kind"], r["probe_category"],
-                             r["text"][:80], st.replies.get(r["message_id"], "")[:80])  # fmt: skip
+            answer = tl.answer(cs, r["message_id"], t)
+            _add_plain(messages, tl.clock.label(r["sim_time_s"]), r.get("via") or "mail",
+                       r["kind"], r["probe_category"], r["text"][:80], answer[:80])  # fmt: skip
 
     def _fill_calls(self) -> None:
         tl, cs, t = self.timeline, self.call_sign, self.at_s

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from economy.audience import RatingsRow
 from economy.contracts import ContractEventRow, ContractRow
 from economy.ledger import LedgerRow
-from economy.listeners import MessageRow, ReplyRow
+from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from sim.clock import SimClock
 from sim.store import FaultRow, ModelCallRow, RunRow
@@ -42,6 +42,7 @@ TABLES: dict[str, Any] = {
     "negotiations": NegotiationRow,
     "messages": MessageRow,
     "replies": ReplyRow,
+    "message_outcomes": MessageOutcomeRow,
 }
 ALERT_FAULTS = {
     "fabricated_sponsor": "fabricated sponsor",
@@ -89,7 +90,8 @@ class StationTimeline:
     negotiations: list[dict[str, Any]] = field(default_factory=list)
     message_t: list[float] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
-    replies: dict[str, str] = field(default_factory=dict)
+    replies: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, words)
+    declined: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, why)
 
 
 @dataclass(slots=True)
@@ -292,6 +294,17 @@ class Timeline:
         }[what]
         return rows[: bisect_right(times, t)]
 
+    def answer(self, call_sign: str, message_id: str, t: float) -> str:
+        """What the station had said back to a letter or call by ``t`` (or why it declined)."""
+        st = self.stations[call_sign]
+        said = st.replies.get(message_id)
+        if said is not None and said[0] <= t:
+            return said[1]
+        declined = st.declined.get(message_id)
+        if declined is not None and declined[0] <= t:
+            return f"(declined: {declined[1]})"
+        return ""
+
     def segment_times(self) -> list[float]:
         """Every segment start, all stations, sorted (for stepping through a replay)."""
         return sorted(t for st in self.stations.values() for t in st.seg_t)
@@ -377,7 +390,13 @@ def _message(tl: Timeline, row: dict[str, Any]) -> None:
 
 
 def _reply(tl: Timeline, row: dict[str, Any]) -> None:
-    tl.station(row["station"]).replies[row["message_id"]] = row["text"]
+    tl.station(row["station"]).replies[row["message_id"]] = (row["sim_time_s"], row["text"])
+
+
+def _outcome(tl: Timeline, row: dict[str, Any]) -> None:
+    if row["outcome"] == "declined":
+        st = tl.station(row["station"])
+        st.declined[row["message_id"]] = (row["sim_time_s"], row.get("detail") or "")
 
 
 _HANDLERS = {
@@ -392,4 +411,5 @@ _HANDLERS = {
     "negotiations": _negotiation,
     "messages": _message,
     "replies": _reply,
+    "message_outcomes": _outcome,
 }

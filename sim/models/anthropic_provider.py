@@ -59,15 +59,16 @@ class AnthropicProvider(HostedProvider):
             "model": request.model,
             "messages": request.messages,
             "max_tokens": int(max_tokens) if max_tokens is not None else DEFAULT_MAX_TOKENS,
-            "tools": [
+        }
+        if request.output == "json":  # plain text needs no tool
+            kwargs["tools"] = [
                 {
                     "name": request.tool_name,
                     "description": request.schema.get("description") or TOOL_DESCRIPTION,
                     "input_schema": request.schema,
                 }
-            ],
-            "tool_choice": {"type": "tool", "name": request.tool_name},
-        }
+            ]
+            kwargs["tool_choice"] = {"type": "tool", "name": request.tool_name}
         if request.system:
             kwargs["system"] = request.system
         if params.get("temperature") is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 
 def sha256_text(text: str) -> str:
@@ -36,6 +36,9 @@ class ModelRequest:
     context: Any = None
     tool_name: str = "station_turn"  # the forced tool hosted providers fill in
     route: str = ""  # which provider instance serves it (default: ``provider``)
+    # "json": an object matching ``schema`` (a forced tool call, a grammar); "text": plain
+    # words said on air, ``schema`` a {"type": "string", "maxLength": ...} bound on them.
+    output: Literal["json", "text"] = "json"
 
     def full_messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system}, *self.messages]
@@ -45,15 +48,16 @@ class ModelRequest:
 
     def request_hash(self, schema_json: str | None = None) -> str:
         """sha256 of everything the model sees; pass ``schema_json`` if already computed."""
-        head = canonical_json(
-            {
-                "provider": self.provider,
-                "model": self.model,
-                "system": self.system,
-                "messages": self.messages,
-                "params": self.params,
-            }
-        )
+        seen: dict[str, Any] = {
+            "provider": self.provider,
+            "model": self.model,
+            "system": self.system,
+            "messages": self.messages,
+            "params": self.params,
+        }
+        if self.output != "json":  # json requests hash as they always have (recorded runs)
+            seen["output"] = self.output
+        head = canonical_json(seen)
         return sha256_text(head + "\n" + (schema_json or self.schema_json()))
 
 

@@ -58,7 +58,9 @@ class OpenAIProvider(HostedProvider):
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         """The ``chat.completions.create`` arguments for ``request``."""
         kwargs: dict[str, Any] = {"model": request.model, "messages": request.full_messages()}
-        if self.structured == "tool":
+        if request.output == "text":
+            pass  # plain words: no tool, no format
+        elif self.structured == "tool":
             description = request.schema.get("description") or TOOL_DESCRIPTION
             kwargs["tools"] = [
                 {
