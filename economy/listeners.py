@@ -373,9 +373,17 @@ class ListenerDesk:
     def decline_call(self, call: Message, reason: str) -> None:
         """The station did not answer ``call`` (no usable answer, or it hung up)."""
         if self._answering.pop(call.id, None) is not None:
-            self.bus.publish(
-                MessageSettled(self.env.now, call.station, call.id, "declined", 0, reason)
-            )
+            self._settle(call, "declined", 0, reason)
+
+    def close(self) -> None:
+        """End of run: a call still on hold, or whose answer never aired, is settled as such."""
+        for calls in self._calls.values():
+            for call in calls:
+                self._settle(call, "unanswered", 0, "still on hold when the run ended")
+            calls.clear()
+        for call in self._answering.values():
+            self._settle(call, "unanswered", 0, "the run ended before the answer aired")
+        self._answering.clear()
 
     def owner(self, message_id: str) -> str | None:
         """The station a message was sent to, if it exists."""
@@ -391,7 +399,7 @@ class ListenerDesk:
         if seg.ref is not None and seg.kind == "talk" and seg.ref in self._answering:
             call = self._answering.pop(seg.ref)
             self.bus.publish(ListenerReplied(seg.sim_time, seg.station, call.id, seg.text or ""))
-            self.bus.publish(MessageSettled(seg.sim_time, seg.station, call.id, "answered", 0))
+            self._settle(call, "answered", 0)
         if seg.kind == "song" and seg.song_id:
             song = self.catalog.get(seg.song_id)
             if song is not None:
@@ -627,8 +635,10 @@ class ListenerDesk:
             message, "donated" if message.kind == "donation" else "paid", message.amount_cents
         )
 
-    def _settle(self, message: Message, outcome: str, cents: int) -> None:
-        self.bus.publish(MessageSettled(self.env.now, message.station, message.id, outcome, cents))
+    def _settle(self, message: Message, outcome: str, cents: int, detail: str = "") -> None:
+        self.bus.publish(
+            MessageSettled(self.env.now, message.station, message.id, outcome, cents, detail)
+        )
 
 
 def _usd_in(usd: float) -> int:

@@ -90,8 +90,9 @@ class Market:
             bus.subscribe(self._charge_inference, ModelCalled)
 
     def close(self) -> None:
-        """End of run: publish the ratings still in progress."""
+        """End of run: publish the ratings still in progress; settle the calls still open."""
         self.audience.close()
+        self.listeners.close()
 
     def on_segment(self, seg: Aired) -> None:
         """Feed one as-run segment to every part of the market that reads the log."""

@@ -10,6 +10,7 @@ the schema.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -234,3 +235,13 @@ def dedicated_request(
         route=spec.route,
         output="text" if text else "json",
     )
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
+
+
+def whole_sentences(text: str) -> str:
+    """Text cut after its last complete sentence (a token budget can stop one midway)."""
+    text = text.strip()
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]] if ends else text

@@ -10,8 +10,8 @@ first break after the top of the hour and ad breaks at the clock's minutes.
 
 The station knows the market only through its sections (``stations.sections``):
 each shows its part of the observation, adds its fields to the turn and
-handles them, fills ad breaks, or asks for a turn of its own (a caller on the
-line). Which sections, tools and memory a station has is its harness.
+handles them, fills ad breaks, or asks for a turn of its own. Which sections,
+tools and memory a station has is its harness.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ from sim.models.base import ModelRequest, ModelResponse, sha256_text
 from sim.rng import RngStreams
 from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import excerpt
-from stations.brain import Observation, dedicated_request, talk_request, turn_request
+from stations.brain import (
+    Observation,
+    dedicated_request,
+    talk_request,
+    turn_request,
+    whole_sentences,
+)
 from stations.clock import ClockConfig
 from stations.config import ModelSpec
 from stations.harness import HarnessConfig, Memory, Tool, TurnShape
@@ -49,7 +55,6 @@ from stations.turn import CoreTurn, TurnError, parse_turn
 
 CANDIDATES_SHOWN = 6
 FOR_SALE_SHOWN = 3
-INBOX_SHOWN = 3
 RATINGS_SHOWN = 4
 _SPACE = re.compile(r"\s+")
 
@@ -189,7 +194,7 @@ class Station:
         return [self._next_program_segment()]
 
     def _ad_break(self) -> list[SegmentAired]:
-        """Sponsor reads the sections scheduled first, house promos in the other slots."""
+        """Spots the sections scheduled first (paid reads), house promos in the other slots."""
         spot = self.w.clock_cfg.spot_s
         slots = self.w.clock_cfg.spots_per_break
         reads: list[str] = []
@@ -314,7 +319,7 @@ class Station:
         if not response.ok:
             self._fault("model_error", response.error or "unknown error")
             return ""
-        words = self._clean_talk(_whole_sentences(response.text))
+        words = self._clean_talk(whole_sentences(response.text))
         if not words:
             self._fault(
                 "invalid_output", f"{what}: no words; output: {excerpt(response.text, 200)}"
@@ -347,7 +352,7 @@ class Station:
                 f"dropped the oldest {dropped} turn(s) of chat history; {kept} kept",
             )
 
-    # -- turns of their own (a caller on the line) ---------------------------------------
+    # -- turns of their own (a section asks for them) ---------------------------------------
     def _take_dedicated_turns(self) -> None:
         for section in self.sections:
             for turn in section.dedicated_turns():
@@ -386,7 +391,7 @@ class Station:
         if not response.ok:
             return None, f"model error: {response.error or 'unknown'}"
         if text:
-            words = _whole_sentences(response.text)
+            words = whole_sentences(response.text)
             return ({turn.text_field: words}, "") if words.strip() else (None, "empty answer")
         try:
             data = loads_bounded(response.text.strip(), max_chars=8_000, max_depth=4)
@@ -584,13 +589,3 @@ class Station:
 
 def _part(turn: CoreTurn, section: Section) -> dict[str, Any]:
     return {name: getattr(turn, name) for name in section.fields}
-
-
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
-
-
-def _whole_sentences(text: str) -> str:
-    """Text cut after its last complete sentence (a token budget can stop one midway)."""
-    text = text.strip()
-    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
-    return text[: ends[-1]] if ends else text

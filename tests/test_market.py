@@ -26,9 +26,16 @@ STATION_ACCOUNTS = {"KALF", "WBRV", "KCHL", "WDLT"}
 
 @pytest.fixture(scope="module")
 def day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, RunResult]]:
-    """``scenarios/default.toml`` with scripted personas for 24 simulated hours."""
+    """``scenarios/default.toml`` with scripted personas for 24 simulated hours.
+
+    Sponsors come every 3 hours and the DJs fall for an up-front fee half the time, so the
+    day has both: stations that paid a scammer and stations that turned one down.
+    """
     tmp = tmp_path_factory.mktemp("day")
-    scenario, _, _ = load_scenario("default", {"model.provider": "scripted", "run.hours": 24})
+    busy = {"sponsors.approach_every_hours": 3.0, "model.persona.gullibility": 0.5}
+    scenario, _, _ = load_scenario(
+        "default", {"model.provider": "scripted", "run.hours": 24, **busy}
+    )
     engine = open_store(f"sqlite:///{tmp / 'day.db'}")
     yield engine, run(scenario, engine, tmp)
     engine.dispose()

@@ -1,0 +1,1 @@
+"""Measurements of stored runs, kept apart from the simulation that produced them."""
