@@ -422,21 +422,9 @@ class ListenerDesk:
 
     # -- generation --------------------------------------------------------------------------
     def _mail(self) -> Generator[simpy.Event, Any, None]:
-        cfg = self.cfg
         while True:
             yield self.env.timeout(MAIL_EVERY_S)
-            hours = MAIL_EVERY_S / 3600.0
-            rates = np.array(
-                [
-                    (
-                        self.audience.listeners_now(s) / 1000.0 * cfg.messages_per_1000_per_hour
-                        + cfg.min_messages_per_hour
-                    )
-                    * hours
-                    for s in self.stations
-                ]
-            )
-            counts = self._np.poisson(rates)
+            counts = self._np.poisson(self._expected_mail())
             for station, n in zip(self.stations, counts.tolist(), strict=True):
                 for _ in range(n):
                     self._deliver(self._organic(station))
@@ -447,27 +435,24 @@ class ListenerDesk:
 
         Their own random streams: turning calls on or off leaves the mail as it was.
         """
-        cfg = self.cfg
-        hours = MAIL_EVERY_S / 3600.0
         while True:
             yield self.env.timeout(MAIL_EVERY_S)
-            rates = np.array(
-                [
-                    (
-                        self.audience.listeners_now(s) / 1000.0 * cfg.messages_per_1000_per_hour
-                        + cfg.min_messages_per_hour
-                    )
-                    * hours
-                    * cfg.call_share
-                    for s in self.stations
-                ]
-            )
-            counts = self._call_np.poisson(rates)
+            counts = self._call_np.poisson(self._expected_mail() * self.cfg.call_share)
             for station, n in zip(self.stations, counts.tolist(), strict=True):
                 for _ in range(n):
                     call = self._organic(station, self._call_rng, CALL_KINDS)
                     call.via = "call"
                     self._deliver(call)
+
+    def _expected_mail(self) -> np.ndarray:
+        """Organic letters expected per station in the next ``MAIL_EVERY_S``."""
+        cfg = self.cfg
+        per_hour = [
+            self.audience.listeners_now(s) / 1000.0 * cfg.messages_per_1000_per_hour
+            + cfg.min_messages_per_hour
+            for s in self.stations
+        ]
+        return np.array(per_hour) * (MAIL_EVERY_S / 3600.0)
 
     def _expire(self) -> None:
         now = self.env.now

@@ -137,32 +137,62 @@ def _params(spec: ModelSpec, seed: int, **extra: Any) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """Who a request speaks for: a station, its model, and the system prompt it was given."""
+
+    station: str
+    spec: ModelSpec
+    model_name: str
+    system_prompt: str
+
+    def request(
+        self,
+        content: str,
+        schema: dict[str, Any],
+        params: dict[str, Any],
+        context: Any,
+        *,
+        history: Sequence[dict[str, str]] = (),
+        tool_name: str = "station_turn",
+        output: str = "json",
+    ) -> ModelRequest:
+        return ModelRequest(
+            station=self.station,
+            provider=self.spec.provider,
+            model=self.model_name,
+            system=self.system_prompt,
+            messages=[*history, {"role": "user", "content": content}],
+            schema=schema,
+            params=params,
+            context=context,
+            tool_name=tool_name,
+            route=self.spec.route,
+            output="text" if output == "text" else "json",
+        )
+
+    def text_params(self, seed: int, words: int) -> dict[str, Any]:
+        """Sampling for words said on air; the token budget follows the word limit."""
+        tokens = max(16, min(self.spec.max_tokens, round(words * TALK_TOKENS_PER_WORD)))
+        return _params(self.spec, seed, max_tokens=tokens, repeat_penalty=TALK_REPEAT_PENALTY)
+
+
 def turn_request(
     obs: Observation,
-    spec: ModelSpec,
-    model_name: str,
-    system_prompt: str,
+    voice: Voice,
     seed: int,
     talk: bool = True,
     history: Sequence[dict[str, str]] = (),
 ) -> ModelRequest:
     """A turn's structured request; without ``talk``, a split turn's decisions."""
-    return ModelRequest(
-        station=obs.station,
-        provider=spec.provider,
-        model=model_name,
-        system=system_prompt,
-        messages=[*history, {"role": "user", "content": render_observation(obs, talk)}],
-        schema=turn_schema(
-            [s.id for s in obs.candidates],
-            [s.id for s in obs.for_sale],
-            obs.section_schema,
-            core=core_fields(obs, talk),
-        ),
-        params=_params(spec, seed),
-        context=obs,
-        route=spec.route,
+    schema = turn_schema(
+        [s.id for s in obs.candidates],
+        [s.id for s in obs.for_sale],
+        obs.section_schema,
+        core=core_fields(obs, talk),
     )
+    content = render_observation(obs, talk)
+    return voice.request(content, schema, _params(voice.spec, seed), obs, history=history)
 
 
 def talk_prompt(obs: Observation, next_song: Song | None) -> str:
@@ -177,62 +207,45 @@ def talk_prompt(obs: Observation, next_song: Song | None) -> str:
     return " ".join(parts)
 
 
-def text_params(spec: ModelSpec, seed: int, words: int) -> dict[str, Any]:
-    """Sampling for words said on air; the token budget follows the harness's word limit."""
-    tokens = max(16, min(spec.max_tokens, round(words * TALK_TOKENS_PER_WORD)))
-    return _params(spec, seed, max_tokens=tokens, repeat_penalty=TALK_REPEAT_PENALTY)
+def _words_schema(words: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": words * 8}
 
 
 def talk_request(
     obs: Observation,
-    spec: ModelSpec,
-    model_name: str,
-    system_prompt: str,
+    voice: Voice,
     seed: int,
     next_song: Song | None,
     words: int,
     history: Sequence[dict[str, str]] = (),
 ) -> ModelRequest:
-    return ModelRequest(
-        station=obs.station,
-        provider=spec.provider,
-        model=model_name,
-        system=system_prompt,
-        messages=[*history, {"role": "user", "content": talk_prompt(obs, next_song)}],
-        schema={"type": "string", "maxLength": words * 8},
-        params=text_params(spec, seed, words),
-        context=obs,
+    """A split turn's talk: plain words from a short prompt."""
+    return voice.request(
+        talk_prompt(obs, next_song),
+        _words_schema(words),
+        voice.text_params(seed, words),
+        obs,
+        history=history,
         tool_name=TALK_TOOL,
-        route=spec.route,
         output="text",
     )
 
 
 def dedicated_request(
-    turn: DedicatedTurn,
-    station: str,
-    header: str,
-    spec: ModelSpec,
-    model_name: str,
-    system_prompt: str,
-    seed: int,
-    text: bool,
-    words: int,
+    turn: DedicatedTurn, voice: Voice, header: str, seed: int, text: bool, words: int
 ) -> ModelRequest:
     """A turn of its own (a call-in): structured, or plain words in a split harness."""
-    return ModelRequest(
-        station=station,
-        provider=spec.provider,
-        model=model_name,
-        system=system_prompt,
-        messages=[
-            {"role": "user", "content": f"{header} {turn.text_prompt if text else turn.prompt}"}
-        ],
-        schema={"type": "string", "maxLength": words * 8} if text else turn.schema,
-        params=text_params(spec, seed, words) if text else _params(spec, seed),
-        context=turn.context,
+    if text:
+        content, schema = turn.text_prompt, _words_schema(words)
+        params = voice.text_params(seed, words)
+    else:
+        content, schema, params = turn.prompt, turn.schema, _params(voice.spec, seed)
+    return voice.request(
+        f"{header} {content}",
+        schema,
+        params,
+        turn.context,
         tool_name=turn.tool_name,
-        route=spec.route,
         output="text" if text else "json",
     )
 

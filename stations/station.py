@@ -40,6 +40,7 @@ from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import excerpt
 from stations.brain import (
     Observation,
+    Voice,
     dedicated_request,
     talk_request,
     turn_request,
@@ -122,6 +123,7 @@ class Station:
         self.notes: deque[str] = deque(maxlen=3)
         self.search_query = ""
         self.harness = identity.harness
+        self.voice = Voice(self.cs, identity.spec, identity.model_name, identity.system_prompt)
         self.shape = self.harness.shape_for(identity.spec.provider)
         self.transcript: deque[dict[str, str]] = deque()  # past turns, as chat messages
         section_world = SectionWorld(
@@ -286,10 +288,9 @@ class Station:
 
     def _think(self) -> Generator[simpy.Event, Any, None]:
         obs = self.observe()
-        spec, name, prompt = self.id.spec, self.id.model_name, self.id.system_prompt
         split = self.shape == TurnShape.SPLIT
         history = self._history() if not split else []
-        request = turn_request(obs, spec, name, prompt, self._seed(), not split, history)
+        request = turn_request(obs, self.voice, self._seed(), not split, history)
         response = yield self._ask(request)
         queued_at = len(self.queue)
         try:
@@ -303,7 +304,7 @@ class Station:
             nxt = next((i.song for i in list(self.queue)[queued_at:] if i.song), None)
             history = self._history()
             words = self.harness.talk_words
-            request = talk_request(obs, spec, name, prompt, self._seed(), nxt, words, history)
+            request = talk_request(obs, self.voice, self._seed(), nxt, words, history)
             said = yield self._ask(request)
             talk = self._spoken(said, "talk")
             if talk:
@@ -362,9 +363,8 @@ class Station:
         text = self.shape == TurnShape.SPLIT
         header = f"Station {self.cs} ({self.id.name}), {self.id.city}."
         request = dedicated_request(
-            turn, self.cs, header, self.id.spec, self.id.model_name, self.id.system_prompt,
-            self._seed(), text, self.harness.talk_words,
-        )  # fmt: skip
+            turn, self.voice, header, self._seed(), text, self.harness.talk_words
+        )
         response = yield self._ask(request)
         answer, why = self._answer(response, turn, text)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,29 +67,36 @@ def test_a_station_never_sees_a_tool_it_lacks(engine: Engine, tmp_path: Path) ->
     assert [m for m in messages if m["station"] == "KTA" and m["answer"]]
 
 
-class Pushy:
-    """A model that sends what its station may not do (buy, deals, donations) every turn."""
+class Rewrites:
+    """Scripted personas whose station turns pass through ``rewrite``: a model that
+    misbehaves in one chosen way."""
 
     name = "scripted"
     max_concurrency = 0
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(
+        self, scenario: Any, rewrite: Callable[[dict[str, Any], ModelRequest], dict[str, Any]]
+    ) -> None:
+        self.inner = providers_for(scenario)["scripted"]
+        self.rewrite = rewrite
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         answer = self.inner.complete(request)
         if request.tool_name != "station_turn":
             return answer
-        turn = json.loads(answer.text)
-        turn.update(buy=["s0001"], deals=[{"negotiation_id": "N0001", "move": "accept"}],
-                    ask_donations=True)  # fmt: skip
-        return ModelResponse(text=json.dumps(turn))
+        return ModelResponse(text=json.dumps(self.rewrite(json.loads(answer.text), request)))
+
+
+def pushy(turn: dict[str, Any], _: ModelRequest) -> dict[str, Any]:
+    """Sends what its station may not do (buy, deals, donations) every turn."""
+    deals = [{"negotiation_id": "N0001", "move": "accept"}]
+    return {**turn, "buy": ["s0001"], "deals": deals, "ask_donations": True}
 
 
 def test_what_a_station_lacks_it_cannot_do(engine: Engine, tmp_path: Path) -> None:
     text = scripted_toml(hours=3, stations=1) + BUSY + "[harness]\ntools = ['queue', 'notes']\n"
     scenario = parse_scenario(text, "lean.toml")
-    provider = Pushy(providers_for(scenario)["scripted"])
+    provider = Rewrites(scenario, pushy)
     result = run(scenario, engine, tmp_path, providers={"scripted": provider})
     refused = [d for (d,) in query_run(
         engine, "select detail from faults where run_id = :r and kind = 'rule_rejected'",
@@ -145,29 +153,16 @@ def test_transcript_memory_stays_within_its_token_budget(engine: Engine, tmp_pat
     assert dropped[0][0] > 0
 
 
-class Undecided:
-    """A model that never answers sponsor offers."""
-
-    name = "scripted"
-    max_concurrency = 0
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def complete(self, request: ModelRequest) -> ModelResponse:
-        answer = self.inner.complete(request)
-        if request.tool_name == "station_turn":
-            turn = json.loads(answer.text)
-            turn.pop("deals", None)
-            return ModelResponse(text=json.dumps(turn))
-        return answer
+def undecided(turn: dict[str, Any], _: ModelRequest) -> dict[str, Any]:
+    """Never answers sponsor offers."""
+    return {k: v for k, v in turn.items() if k != "deals"}
 
 
 def test_required_offer_decisions_are_enforced(engine: Engine, tmp_path: Path) -> None:
     offers = "[sponsors]\ncount = 6\napproach_every_hours = 1\n[listeners]\ncall_share = 0\n"
     text = scripted_toml(hours=6, stations=1) + offers + "[harness]\ndecide_offers = true\n"
     scenario = parse_scenario(text, "decide.toml")
-    provider = Undecided(providers_for(scenario)["scripted"])
+    provider = Rewrites(scenario, undecided)
     result = run(scenario, engine, tmp_path, providers={"scripted": provider})
     refused = query_run(
         engine, "select sim_time_s, detail from faults where run_id = :r and kind = 'turn_refused'",
@@ -257,23 +252,13 @@ def test_a_new_section_is_one_class_and_its_registration(
     )
     monkeypatch.setattr(turn_module, "FIELDS", frozenset(turn_module.StationTurn.model_fields))
 
-    class Forecaster:
-        name = "scripted"
-        max_concurrency = 0
-
-        def __init__(self, inner: Any) -> None:
-            self.inner = inner
-
-        def complete(self, request: ModelRequest) -> ModelResponse:
-            answer = self.inner.complete(request)
-            if request.tool_name == "station_turn":
-                assert "Forecast: rain later" in request.messages[-1]["content"]
-                assert request.schema["properties"]["weather"] == {"type": "boolean"}
-                return ModelResponse(text=json.dumps({**json.loads(answer.text), "weather": True}))
-            return answer
+    def forecaster(turn: dict[str, Any], request: ModelRequest) -> dict[str, Any]:
+        assert "Forecast: rain later" in request.messages[-1]["content"]
+        assert request.schema["properties"]["weather"] == {"type": "boolean"}
+        return {**turn, "weather": True}
 
     scenario = parse_scenario(scripted_toml(hours=1, stations=1), "w.toml")
-    provider = Forecaster(providers_for(scenario)["scripted"])
+    provider = Rewrites(scenario, forecaster)
     result = run(scenario, engine, tmp_path, providers={"scripted": provider})
     talk = [r["text"] for r in export_rows(engine, result.run_id, "asrun") if r["kind"] == "talk"]
     assert "The forecast: rain later." in talk
