@@ -32,6 +32,7 @@ from sim.runloop import run_until
 from sim.safejson import MAX_DEPTH, UnsafeJSON, loads_bounded
 from sim.text import FORMULA_START, csv_cell, json_line, printable
 from stations.brain import render_observation
+from stations.harness import Tool
 from stations.sections.mail import message_line
 from stations.turn import TurnError, parse_turn
 from tests.helpers import scripted_toml
@@ -286,6 +287,35 @@ def test_a_model_sponsor_never_moves_beyond_its_means(text: str, ask: int) -> No
             assert last.terms.price_cents * 6 <= budget
     else:
         assert last.party == "station" or len(neg.history) == 1
+    assert_books_balance(a)
+
+
+# ---------------------------------------------------------------------------- call-in answers
+
+
+@FUZZ
+@given(text=st.one_of(MODEL_OUTPUT, SPONSOR_OUTPUT), split=st.booleans())
+def test_any_call_in_answer_airs_as_bounded_words_or_is_declined(text: str, split: bool) -> None:
+    a = arena()
+    station = a.attacker
+    desk = a.world.market.listeners
+    section = next(s for s in station.sections if s.tool == Tool.CALLINS)
+    call = desk._message(station.cs, "L000001", "request", "Play something good?", 0)
+    call.via = "call"
+    desk._answering[call.id] = call  # on the line, as take_call leaves it
+    turn = section._turn(call)
+    before = {v: owned_state(a, v) for v in a.victims}
+    answer, why = station._answer(ModelResponse(text=text), turn, split)
+    applied = turn.settle(answer, why)
+    if applied.talk:
+        ((words, ref),) = applied.talk
+        assert ref == call.id and 0 < len(words) <= 280
+        assert not (set(words) & UNSAFE_CHARS)
+    else:
+        assert applied.record.get("declined")
+    assert set(applied.songs) <= {call.song.id} if call.song else not applied.songs
+    for v in a.victims:
+        assert owned_state(a, v) == before[v]
     assert_books_balance(a)
 
 
