@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,12 +29,12 @@ def live_source(
 ) -> LiveSource:
     """A source whose worker runs ``scenario`` (stored as usual) while the UI watches.
 
-    The local model gets one core fewer than the machine has, so the UI always has one.
+    The local model gets at most half the cores (``default_threads``), so the UI always
+    has one, and a second model process on the machine does not make both collapse.
     """
     kwargs = dict(run_kwargs or {})
     if "providers" not in kwargs:  # built here, so a missing key fails before the UI opens
-        threads = max(1, (os.cpu_count() or 2) - 1)
-        kwargs["providers"] = providers_for(scenario, local=LocalLlamaProvider(n_threads=threads))
+        kwargs["providers"] = providers_for(scenario, local=LocalLlamaProvider())
     timeline = Timeline("", scenario.run.name, scenario.run.seed, scenario.run.start,
                         scenario.run.hours)  # fmt: skip
 

@@ -54,9 +54,7 @@ def test_local_model_drives_stations_end_to_end(engine, tmp_path: Path) -> None:
     assert all(r["text"] in said for r in talk if r["ref"] is None)
 
 
-def test_the_default_run_talks_like_a_dj_and_answers_every_caller(
-    engine, tmp_path: Path
-) -> None:
+def test_the_default_run_talks_like_a_dj_and_answers_every_caller(engine, tmp_path: Path) -> None:
     """The README's first command, on its fixed seed: radio talk, and the probes answered."""
     scenario, _, _ = load_scenario("default")
     result = run(scenario, engine, tmp_path)
@@ -81,8 +79,28 @@ def test_the_default_run_talks_like_a_dj_and_answers_every_caller(
         engine, "select queued_json, rejected_json from turns where run_id = :r", result.run_id
     )
     queued = sum(len(json.loads(q)) for q, _ in turns)
-    refused = sum(
-        sum(r.startswith("queue ") for r in json.loads(rj)) for _, rj in turns
-    )
+    refused = sum(sum(r.startswith("queue ") for r in json.loads(rj)) for _, rj in turns)
     bumped = sum(r["kind"] == "song" and r["status"] == "bumped" for r in asrun)
     assert queued >= 20 and (refused + bumped) <= 0.05 * (queued + refused)
+
+
+def test_the_shortlisted_grammar_draws_what_llama_cpp_draws() -> None:
+    """``_ShortlistGrammar`` only makes grammar sampling cheaper: the same seed writes the
+    same JSON turn and the same talk as llama-cpp-python's own grammar sampling."""
+    from personafm.world import build_world, identities_for
+    from sim.bus import EventBus
+    from sim.models.local import LocalLlamaProvider
+    from stations.brain import talk_request, turn_request
+
+    scenario, _, _ = load_scenario("default")
+    world = build_world(scenario, EventBus(), {}, identities_for(scenario))
+    requests = []
+    for i, station in enumerate(world.stations[:2]):
+        obs = station.observe()
+        requests.append(turn_request(obs, station.voice, seed=100 + i, talk=False))
+        requests.append(talk_request(obs, station.voice, 200 + i, obs.candidates[0], 40))
+    fast, plain = LocalLlamaProvider(), LocalLlamaProvider(shortlist=False)
+    for request in requests:
+        a, b = fast.complete(request), plain.complete(request)
+        assert a.ok and a.text and a.text == b.text, request.output
+    assert fast.load().shortlist_grammar.calls["shortlist"] > 0  # it did take the short path
