@@ -557,8 +557,11 @@ class Station:
                 self.queue.append(_Item("song", "model", song=song))
 
     def _clean_talk(self, text: str) -> str:
-        words = _SPACE.sub(" ", text).strip().split(" ")
-        return " ".join(words[: self.w.clock_cfg.max_talk_words]).strip()
+        """Words as they may air: spacing folded, at most ``max_talk_words`` words (and, so
+        one endless "word" from a model cannot fill the log, ~16 characters a word)."""
+        limit = self.w.clock_cfg.max_talk_words
+        words = _SPACE.sub(" ", text[: limit * 16]).strip().split(" ")
+        return " ".join(words[:limit]).strip()
 
     def _fault(self, kind: str, detail: str) -> None:
         self.w.bus.publish(Fault(self.w.env.now, self.cs, kind, detail))

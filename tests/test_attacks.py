@@ -271,3 +271,26 @@ def test_a_database_password_is_never_printed(capsys: pytest.CaptureFixture[str]
     printed = capsys.readouterr()
     assert "database error" in printed.err and "persona:***@127.0.0.1:1" in printed.err
     assert "hunter2secret" not in printed.err + printed.out
+
+
+def test_endless_plain_talk_is_bounded(engine: Engine, tmp_path: Path) -> None:
+    """A split turn's talk from a model that never stops (one megabyte, no spaces)."""
+    from sim.models.base import ModelRequest, ModelResponse
+
+    class Endless:
+        name = "scripted"
+        max_concurrency = 0
+
+        def complete(self, request: ModelRequest) -> ModelResponse:
+            if request.output == "text":
+                return ModelResponse(text="la" * 500_000 + ". " + "word " * 100_000)
+            return ModelResponse(text='{"queue": []}')
+
+    text = scripted_toml(hours=1, stations=1) + "[harness]\nturn_shape = 'split'\n"
+    result = run(parse_scenario(text, "endless.toml"), engine, tmp_path,
+                 providers={"scripted": Endless()})  # fmt: skip
+    assert result.status == "finished"
+    talk = query_run(
+        engine, "select text from asrun where run_id = :r and kind = 'talk'", result.run_id
+    )
+    assert talk and all(len(t) <= 250 * 16 for (t,) in talk)
