@@ -53,6 +53,7 @@ from sim.store import open_store
 from stations.brain import turn_request
 from stations.harness import TurnShape
 from stations.turn import TurnError, parse_turn
+from tests.servers import stop_process
 
 TALK_USER = (
     'You just played "Hey Jude" by The Beatles. Next up: "Wonderwall" by Oasis. '
@@ -214,12 +215,7 @@ def busy_process(setting: Setting) -> Iterator[subprocess.Popen[bytes]]:
             raise RuntimeError(f"busy process did not start (exit {proc.poll()})")
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 def hog(setting: Setting) -> None:
