@@ -132,3 +132,30 @@ def test_ordinary_calls_come_at_their_share_and_requests_get_played(engine, tmp_
         ]  # fmt: skip
         played += bool(after) and after[0]["song_id"] == m["song_id"]
     assert requests and played >= 1
+
+
+def test_the_ui_shows_each_call_and_its_answer_as_of_the_time_shown(engine, tmp_path: Path) -> None:
+    from tui.timeline import Timeline
+
+    result = _call_run(engine, tmp_path)
+    tl = Timeline.from_store(engine, result.run_id)
+    probes = [m for m in export_rows(engine, result.run_id, "messages") if m["probe_category"]]
+    assert probes
+    for m in probes:
+        rows = tl.rows_until(m["station"], "messages", m["sim_time_s"])
+        assert rows[-1]["message_id"] == m["message_id"] and rows[-1]["via"] == "call"
+        assert tl.answer(m["station"], m["message_id"], m["answered_at_s"] - 1) == ""
+        assert tl.answer(m["station"], m["message_id"], m["answered_at_s"]) == m["answer"]
+
+
+def test_the_ui_says_why_a_call_was_declined(engine, tmp_path: Path) -> None:
+    from personafm.providers import providers_for
+    from tui.timeline import Timeline
+
+    scenario = scripted_scenario(hours=2, stations=1, extra=PROBES + "[sponsors]\ncount = 0\n")
+    provider = HangsUp(providers_for(scenario)["scripted"])
+    result = run(scenario, engine, tmp_path, providers={"scripted": provider})
+    tl = Timeline.from_store(engine, result.run_id)
+    calls = [m for m in export_rows(engine, result.run_id, "messages") if m["via"] == "call"]
+    shown = {tl.answer(m["station"], m["message_id"], 2 * 3600.0) for m in calls}
+    assert "(declined: hung up)" in shown and "(declined: empty answer)" in shown
