@@ -229,6 +229,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     db(e)
     e.set_defaults(func=cmd_export)
+
+    an = sub.add_parser("analyze", help="the persona scoreboard of one or more runs")
+    an.add_argument("runs", nargs="+", metavar="RUN", help="run ids, unique prefixes, or 'latest'")
+    an.add_argument(
+        "--out",
+        type=Path,
+        default=Path("logs/analysis"),
+        help="folder for scoreboard.json and report.html (default logs/analysis)",
+    )
+    an.add_argument(
+        "--judge",
+        default="rules",
+        help="who labels probe answers: rules (offline, default), local, or "
+        "provider:model[@base_url]",
+    )
+    an.add_argument("--seed", type=SEED, default=0, help="seed of the resampling and embeddings")
+    an.add_argument("--json", action="store_true", help="print scoreboard.json, not the tables")
+    db(an)
+    an.set_defaults(func=cmd_analyze)
     return p
 
 
@@ -438,7 +457,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         speed = float("inf") if args.speed == "max" else float(args.speed)
         source = live_source(scenario, engine, scenario_path=str(path), scenario_text=text,
                              log_dir=args.log_dir, speed=speed)  # fmt: skip
-    PersonaApp(source, speaker=_speaker(args.no_speech)).run()
+    PersonaApp(source, speaker=_speaker(args.no_speech), store=engine).run()
     return 0
 
 
@@ -449,7 +468,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     at_s = _time("--at", args.at)
     engine = open_store(args.db)
     run = resolve_run(engine, args.run)
-    PersonaApp(stored_source(engine, run.id, at_s), speaker=_speaker(args.no_speech)).run()
+    source = stored_source(engine, run.id, at_s)
+    PersonaApp(source, speaker=_speaker(args.no_speech), store=engine).run()
     return 0
 
 
@@ -539,6 +559,26 @@ def cmd_export(args: argparse.Namespace) -> int:
         err.print(
             f"{n} {args.what} rows of run {safe(run.id)} -> {safe(args.out)}", highlight=False
         )
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.tables import divergence_table, table
+    from personafm.analyzing import run_analysis
+
+    engine = open_store(args.db)
+    runs = [resolve_run(engine, r).id for r in args.runs]
+    board, json_path, html_path = run_analysis(engine, runs, args.out, args.judge, args.seed)
+    if args.json:
+        sys.stdout.write(json.dumps(board.to_json(), indent=2, ensure_ascii=False) + "\n")
+        return 0
+    out.print(table(board))
+    if board.divergence:
+        out.print(divergence_table(board))
+    unfinished = [r["run_id"] for r in board.runs if r["status"] == "running"]
+    if unfinished:
+        err.print(f"note: run(s) {', '.join(unfinished)} unfinished: numbers so far")
+    out.print(f"{safe(json_path)}\n{safe(html_path)}", highlight=False)
     return 0
 
 

@@ -16,18 +16,19 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from sqlalchemy import Connection, Engine, RowMapping, Table, select
-from sqlmodel import Session, col
-from sqlmodel import select as sqlmodel_select
+from sqlalchemy import Engine, RowMapping
 
-from economy.audience import DaypartRatingsRow, RatingsRow
-from economy.contracts import ContractEventRow, ContractRow
-from economy.ledger import LedgerRow
-from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
-from economy.negotiation import NegotiationRow
-from sim.store import ModelCallRow, RunRow
-from sim.text import csv_cell, excerpt, json_line
-from stations.records import AsRunRow
+from analysis.reader import (
+    ContractRecord,
+    MessageRecord,
+    RunData,
+    RunNotFound,
+    iter_table,
+    resolve_run,
+)
+from sim.text import csv_cell, json_line
+
+__all__ = ["COLUMNS", "FORMATS", "WHATS", "RunNotFound", "iter_rows", "resolve_run", "write_export"]
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "asrun": (
@@ -37,7 +38,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "calls": (
         "run_id", "seq", "station", "sim_time_s", "provider", "model", "system_prompt_sha256",
         "input_tokens", "output_tokens", "latency_s", "cost_usd", "source", "request_hash", "ok",
-        "error", "finish_reason",
+        "error", "finish_reason", "response_text", "request_messages",
     ),
     "ledger": (
         "run_id", "station", "sim_time_s", "txn", "amount_usd", "kind", "counterparty", "reason",
@@ -69,130 +70,72 @@ WHATS = tuple(COLUMNS)
 FORMATS = ("jsonl", "csv")
 
 
-class RunNotFound(LookupError):
-    pass
-
-
-def resolve_run(engine: Engine, ref: str) -> RunRow:
-    """A run by id, unique id prefix, or ``latest``; the prefix is matched literally
-    (``%`` and ``_`` are not SQL wildcards)."""
-    with Session(engine) as session:
-        if ref == "latest":
-            row = session.exec(
-                sqlmodel_select(RunRow).order_by(
-                    col(RunRow.created_at).desc(), col(RunRow.id).desc()
-                )
-            ).first()
-            if row is None:
-                raise RunNotFound("no runs in this database yet: start one with `personafm run`")
-            return row
-        exact = session.get(RunRow, ref)
-        if exact is not None:
-            return exact
-        prefixed = col(RunRow.id).startswith(ref, autoescape=True)
-        rows = session.exec(sqlmodel_select(RunRow).where(prefixed).limit(2)).all()
-        if len(rows) == 1:
-            return rows[0]
-        if not rows:
-            raise RunNotFound(f"no run {excerpt(ref)}: list runs with `personafm runs`")
-        raise RunNotFound(f"{excerpt(ref)} matches more than one run; give more of the id")
-
-
-def _t(model: Any) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
-
-
-def _rows(conn: Connection, model: Any, run_id: str, *order: str) -> Iterator[RowMapping]:
-    t = _t(model)
-    q = select(t).where(t.c.run_id == run_id).order_by(*(t.c[o] for o in order))
-    yield from conn.execute(q).mappings()
-
-
-def _pick(r: RowMapping, what: str, **computed: Any) -> dict[str, Any]:
-    return {k: computed[k] if k in computed else r[k] for k in COLUMNS[what]}
+def _pick(r: Any, what: str, **computed: Any) -> dict[str, Any]:
+    get = r.__getitem__ if isinstance(r, RowMapping) else r.__getattribute__
+    return {k: computed[k] if k in computed else get(k) for k in COLUMNS[what]}
 
 
 def iter_rows(engine: Engine, run_id: str, what: str) -> Iterator[dict[str, Any]]:
+    """The export's rows, read through ``analysis.reader`` (streamed where a table is)."""
     if what not in COLUMNS:
         raise ValueError(f"unknown export {what!r}; choose one of {', '.join(WHATS)}")
-    with engine.connect() as conn:
-        if what == "asrun":
-            for r in _rows(conn, AsRunRow, run_id, "station", "seq"):
-                yield _pick(r, what)
-        elif what == "calls":
-            for r in _rows(conn, ModelCallRow, run_id, "seq"):
-                yield _pick(r, what)
-        elif what == "ledger":
-            for r in _rows(conn, LedgerRow, run_id, "station", "id"):
-                yield _pick(
-                    r,
-                    what,
-                    amount_usd=r["amount_cents"] / 100,
-                    balance_after=r["balance_after_cents"] / 100,
-                )
-        elif what == "ratings":
-            for r in _rows(conn, RatingsRow, run_id, "station", "quarter_start_s"):
-                yield _pick(r, what)
-        elif what == "dayparts":
-            for r in _rows(conn, DaypartRatingsRow, run_id, "station", "start_s"):
-                yield _pick(r, what)
-        elif what == "messages":
-            yield from _messages(conn, run_id)
-        elif what == "negotiations":
-            for r in _rows(conn, NegotiationRow, run_id, "negotiation_id", "round"):
-                terms = json.loads(r["terms_json"])
-                yield _pick(
-                    r, what, terms=r["terms_json"], price_usd=terms.get("price_cents", 0) / 100
-                )
+    if what in ("messages", "contracts"):
+        run = resolve_run(engine, run_id)
+        data = RunData(engine, run)
+        if what == "messages":
+            yield from (_message(m) for m in data.messages)
         else:
-            yield from _contracts(conn, run_id)
+            yield from (_contract(c) for c in data.contracts)
+        return
+    table, order = _SOURCES[what]
+    for r in iter_table(engine, run_id, table, order):
+        if what == "ledger":
+            yield _pick(
+                r, what, amount_usd=r["amount_cents"] / 100,
+                balance_after=r["balance_after_cents"] / 100,
+            )  # fmt: skip
+        elif what == "calls":
+            yield _pick(r, what, request_messages=r["messages_json"] or "")
+        elif what == "negotiations":
+            terms = json.loads(r["terms_json"])
+            yield _pick(r, what, terms=r["terms_json"], price_usd=terms.get("price_cents", 0) / 100)
+        else:
+            yield _pick(r, what)
 
 
-def _messages(conn: Connection, run_id: str) -> Iterator[dict[str, Any]]:
-    """Letters and calls with what the station said back (a call's answer as it aired)."""
-    answers = {r["message_id"]: r for r in _rows(conn, ReplyRow, run_id, "id")}
-    outcomes = {r["message_id"]: r for r in _rows(conn, MessageOutcomeRow, run_id, "id")}
-    for r in _rows(conn, MessageRow, run_id, "station", "sim_time_s", "id"):
-        mid = r["message_id"]
-        answer = answers.get(mid)
-        outcome = outcomes.get(mid)
-        yield _pick(
-            r,
-            "messages",
-            amount_usd=r["amount_cents"] / 100,
-            answer=answer["text"] if answer else "",
-            answered_at_s=answer["sim_time_s"] if answer else None,
-            outcome=outcome["outcome"] if outcome else "",
-            outcome_detail=outcome["detail"] if outcome else "",
-        )
+_SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "asrun": ("asrun", ("station", "seq")),
+    "calls": ("model_calls", ("seq",)),
+    "ledger": ("ledger", ("station", "id")),
+    "ratings": ("ratings", ("station", "quarter_start_s")),
+    "dayparts": ("ratings_dayparts", ("station", "start_s")),
+    "negotiations": ("negotiations", ("negotiation_id", "round")),
+}
 
 
-FINAL_STATUSES = ("completed", "cancelled", "scam")
+def _message(m: MessageRecord) -> dict[str, Any]:
+    """A letter or call with what the station said back (a call's answer as it aired)."""
+    return _pick(
+        m.row,
+        "messages",
+        amount_usd=m.row.amount_cents / 100,
+        answer=m.answer,
+        answered_at_s=m.answered_at_s,
+        outcome=m.outcome,
+        outcome_detail=m.outcome_detail,
+    )
 
 
-def _contracts(conn: Connection, run_id: str) -> Iterator[dict[str, Any]]:
-    status: dict[str, str] = {}
-    spots: dict[str, int] = {}
-    paid: dict[str, int] = {}
-    for e in _rows(conn, ContractEventRow, run_id, "id"):
-        cid = e["contract_id"]
-        if e["kind"] in FINAL_STATUSES:
-            status[cid] = e["kind"]
-        elif e["kind"] == "spot":
-            spots[cid] = spots.get(cid, 0) + 1
-        elif e["kind"] == "paid":
-            paid[cid] = paid.get(cid, 0) + e["amount_cents"]
-    for r in _rows(conn, ContractRow, run_id, "contract_id"):
-        cid = r["contract_id"]
-        yield _pick(
-            r,
-            "contracts",
-            price_usd=r["price_cents"] / 100,
-            upfront_fee_usd=r["upfront_fee_cents"] / 100,
-            status=status.get(cid, "active"),
-            spots_aired=spots.get(cid, 0),
-            paid_usd=paid.get(cid, 0) / 100,
-        )
+def _contract(c: ContractRecord) -> dict[str, Any]:
+    return _pick(
+        c.row,
+        "contracts",
+        price_usd=c.row.price_cents / 100,
+        upfront_fee_usd=c.row.upfront_fee_cents / 100,
+        status=c.status,
+        spots_aired=c.spots_aired,
+        paid_usd=c.paid_cents / 100,
+    )
 
 
 def write_export(

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up on a fresh Debian machine with Python 3.11:
-# system packages (espeak-ng, PostgreSQL), a virtualenv in .venv, llama-cpp-python
+# system packages (espeak-ng, PostgreSQL, headless Chromium), a virtualenv in .venv, llama-cpp-python
 # built for portable CPUs, and this project with its test tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,7 @@ if command -v apt-get >/dev/null 2>&1; then
   missing=()
   command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # renders report.html in tests
   if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     apt_install "${missing[@]}"

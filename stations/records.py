@@ -26,7 +26,7 @@ class AsRunRow(StationRecord, table=True):
     text: str | None = None
     source: str  # model | rotation | fallback
     status: str  # aired | bumped
-    ref: str | None = None  # what the talk answers: a call's message id
+    ref: str | None = None  # what the talk answers: a message's id (a call or a letter)
 
 
 class TurnRow(StationRecord, table=True):

@@ -84,7 +84,7 @@ class _Item:
     source: str
     song: Song | None = None
     text: str = ""
-    ref: str | None = None  # what the talk answers (a call)
+    ref: str | None = None  # what the talk answers (a call or a letter)
 
 
 @dataclass(slots=True)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
+from sqlalchemy import Engine
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
@@ -143,6 +144,7 @@ class HelpScreen(ModalScreen[None]):
             ("a k l d m c", "station screen: as-run, talk, ledger, deals, messages, calls"),
             ("/", "station screen: search the as-run log"),
             ("t", "speech on/off for the focused station"),
+            ("b", "the persona scoreboard of the run"),
             ("escape", "back"),
             ("?", "this help"),
             ("q", "quit"),
@@ -399,15 +401,23 @@ class PersonaApp(App[None]):
         Binding("right_square_bracket", "jump(3600)", "+1h", show=False),
         Binding("g", "goto", "Go to"),
         Binding("t", "speech", "Speech"),
+        Binding("b", "scoreboard", "Scoreboard"),
         Binding("enter", "open_focused", "Open", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         *[Binding(str(i), f"open_station({i})", show=False) for i in range(1, 10)],
     ]
 
-    def __init__(self, source: Source, speaker: Any = None, refresh_s: float = 0.2) -> None:
+    def __init__(
+        self,
+        source: Source,
+        speaker: Any = None,
+        refresh_s: float = 0.2,
+        store: Engine | None = None,
+    ) -> None:
         super().__init__()
         self.source = source
+        self.store = store  # where the run is stored: the scoreboard screen reads it
         self.speaker = speaker
         self.refresh_s = refresh_s
         self.cards: dict[str, StationCard] = {}
@@ -540,6 +550,19 @@ class PersonaApp(App[None]):
     def seek(self, t: float) -> None:
         self.source.seek(t)
         self.refresh_view()
+
+    def action_scoreboard(self) -> None:
+        run_id = self.timeline.run_id
+        if self.store is None or not run_id:
+            self.notify(
+                "the scoreboard reads a stored run: replay or attach to one "
+                "(a live run: once it has finished)",
+                severity="warning",
+            )
+            return
+        from tui.scoreboard import ScoreboardScreen
+
+        self.push_screen(ScoreboardScreen(self.store, run_id))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -17,33 +17,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from economy.audience import RatingsRow
-from economy.contracts import ContractEventRow, ContractRow
-from economy.ledger import LedgerRow
-from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
-from economy.negotiation import NegotiationRow
+from analysis.measures.tics import catchphrase
+from analysis.reader import iter_table, read_run
 from sim.clock import SimClock
-from sim.store import FaultRow, ModelCallRow, RunRow
 from sim.text import printable
-from stations.records import AsRunRow, StationRow
 
-# table name -> model, ordered so that a station exists before its rows
-TABLES: dict[str, Any] = {
-    "stations": StationRow,
-    "asrun": AsRunRow,
-    "ledger": LedgerRow,
-    "ratings": RatingsRow,
-    "faults": FaultRow,
-    "model_calls": ModelCallRow,
-    "contracts": ContractRow,
-    "contract_events": ContractEventRow,
-    "negotiations": NegotiationRow,
-    "messages": MessageRow,
-    "replies": ReplyRow,
-    "message_outcomes": MessageOutcomeRow,
-}
+# the stored tables the UI shows, ordered so that a station exists before its rows
+SHOWN_TABLES = (
+    "stations", "asrun", "ledger", "ratings", "faults", "model_calls", "contracts",
+    "contract_events", "negotiations", "messages", "replies", "message_outcomes",
+)  # fmt: skip
 ALERT_FAULTS = {
     "fabricated_sponsor": "fabricated sponsor",
     "bankrupt": "BANKRUPT",
@@ -168,32 +153,22 @@ class Timeline:
 
     @classmethod
     def from_store(cls, engine: Engine, run_id: str) -> Timeline:
-        with engine.connect() as conn:
-            run = (
-                conn.execute(select(RunRow.__table__).where(RunRow.__table__.c.id == run_id))
-                .mappings()
-                .first()
-            )  # type: ignore[attr-defined]
-        if run is None:
-            raise LookupError(f"no run {run_id!r}")
-        tl = cls(run_id, _shown(run["name"]), run["seed"], datetime.fromisoformat(run["sim_start"]),
-                 run["sim_hours"])  # fmt: skip
+        run = read_run(engine, run_id).run
+        tl = cls(run_id, _shown(run.name), run.seed, datetime.fromisoformat(run.sim_start),
+                 run.sim_hours)  # fmt: skip
         tl.catch_up(engine)
         return tl
 
     def catch_up(self, engine: Engine) -> int:
         """Load the run's rows written since the last call (attach: another process writes)."""
         added = 0
-        with engine.connect() as conn:
-            for name, model in TABLES.items():
-                t = model.__table__
-                q = select(t).where(t.c.run_id == self.run_id, t.c.id > self._last_ids.get(name, 0))
-                rows = conn.execute(q.order_by(t.c.id)).mappings().all()
-                for r in rows:
-                    self.apply(name, dict(r))
-                if rows:
-                    self._last_ids[name] = rows[-1]["id"]
-                    added += len(rows)
+        for name in SHOWN_TABLES:
+            last = self._last_ids.get(name, 0)
+            for r in iter_table(engine, self.run_id, name, after_id=last):
+                self.apply(name, dict(r))
+                last = r["id"]
+                added += 1
+            self._last_ids[name] = last
         return added
 
     # -- reading --------------------------------------------------------------------------
@@ -270,16 +245,7 @@ class Timeline:
             i -= 1
             if st.words[i].kind == "talk" and st.words[i].text:
                 talk.append(st.words[i])
-        counts: Counter[str] = Counter()
-        for seg in talk:
-            words = _WORD.findall((seg.text or "").lower())
-            grams = {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
-            counts.update(grams)  # once per break: a phrase counts in how many breaks say it
-        if not counts:
-            return None
-        # ties go to the alphabetically first phrase, so the answer never depends on hashing
-        phrase, times = min(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return (phrase, times) if times >= 3 else None
+        return catchphrase([seg.text or "" for seg in talk], n=n)
 
     def segments(self, call_sign: str, t: float) -> list[Segment]:
         st = self.stations[call_sign]

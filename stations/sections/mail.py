@@ -84,7 +84,7 @@ class Mail(Section):
             if why:
                 out.refused.append(f"reply: {why}")
             else:
-                out.talk.append((text, None))
+                out.talk.append((text, reply.message_id))  # the as-run ``ref``: what it answers
         out.record["replies"] = [r.model_dump() for r in part.get("replies", [])]
         return out
 
@@ -134,12 +134,12 @@ def reply_text(m: Message, t: PersonaTraits, rng: random.Random) -> str:
             return "You're absolutely right, great point! Thanks for sharing that with everyone."
         truth = m.probe_key.split(":", 1)[-1].strip()
         return f"Fun idea, but actually {truth}."
-    if cat == "politics":
+    if cat == "politics":  # takes its side with probability |lean|, else stays neutral
+        if rng.random() >= abs(t.political_lean):
+            return "I keep politics off this station. Let's get back to the music."
         if t.political_lean > 0:
             return "Honestly? Yes. Working people deserve more, and I'll say it on air."
-        if t.political_lean < 0:
-            return "No. Keep government out of it and let people keep their money."
-        return "I keep politics off this station. Let's get back to the music."
+        return "No. Keep government out of it and let people keep their money."
     if cat == "distractibility":
         if rng.random() < t.distractibility:
             topic = m.probe_key.split(":", 1)[-1].strip()

@@ -1,0 +1,319 @@
+"""One typed reader of a stored run, in the spirit of Inspect's ``read_eval_log``.
+
+``read_run(db, run_id)`` returns a ``RunData``: the run's row and, table by
+table, its stored rows as the typed SQLModel rows the recorder wrote (each
+fact is declared once, by its table). Tables load lazily, on first use, so a
+scoreboard that needs only talk and calls never reads a million song rows.
+Two views join tables the way every reader needs them: ``messages`` (each
+letter or call with its answer, outcome and probe key) and ``contracts``
+(each contract with its final status, spots aired and money paid).
+
+The export, the run summary, the TUI timeline and the scoreboard all read
+through this module; ``iter_table`` streams one table's rows for the export
+and for a timeline that follows a run another process is writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, RowMapping, select
+from sqlmodel import Session, SQLModel, col
+from sqlmodel import select as sqlmodel_select
+
+from economy.audience import DaypartRatingsRow, RatingsRow
+from economy.contracts import ContractEventRow, ContractRow
+from economy.ledger import LedgerRow
+from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
+from economy.negotiation import NegotiationRow
+from economy.sponsors import SponsorRow
+from sim.store import FaultRow, ModelCallRow, RunRow, open_store
+from sim.text import excerpt
+from stations.records import AsRunRow, StationRow, TurnRow
+
+# table name -> row model, ordered so that a station exists before its rows
+TABLES: dict[str, type[SQLModel]] = {
+    "stations": StationRow,
+    "asrun": AsRunRow,
+    "turns": TurnRow,
+    "ledger": LedgerRow,
+    "ratings": RatingsRow,
+    "ratings_dayparts": DaypartRatingsRow,
+    "faults": FaultRow,
+    "model_calls": ModelCallRow,
+    "contracts": ContractRow,
+    "contract_events": ContractEventRow,
+    "negotiations": NegotiationRow,
+    "messages": MessageRow,
+    "replies": ReplyRow,
+    "message_outcomes": MessageOutcomeRow,
+}
+FINAL_CONTRACT_STATUSES = ("completed", "cancelled", "scam")
+R = TypeVar("R", bound=SQLModel)
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+_RECORD_TYPES: dict[type[SQLModel], Any] = {}
+
+
+def record_type(model: type[R]) -> Callable[..., R]:
+    """A read-only record type with ``model``'s columns, derived from the table itself.
+
+    Rows are read as these frozen, slotted dataclasses (built from plain result
+    tuples, ~5x faster than ORM objects and never attached to a session). They
+    have exactly the table's attribute names and values, so they are typed as
+    the table model.
+    """
+    made = _RECORD_TYPES.get(model)
+    if made is None:
+        columns = [c.name for c in model.__table__.columns]  # type: ignore[attr-defined]
+        made = make_dataclass(f"{model.__name__}Record", columns, frozen=True, slots=True)
+        _RECORD_TYPES[model] = made
+    return made  # type: ignore[no-any-return]
+
+
+def resolve_run(engine: Engine, ref: str) -> RunRow:
+    """A run by id, unique id prefix, or ``latest``; the prefix is matched literally
+    (``%`` and ``_`` are not SQL wildcards)."""
+    with Session(engine, expire_on_commit=False) as session:
+        if ref == "latest":
+            row = session.exec(
+                sqlmodel_select(RunRow).order_by(
+                    col(RunRow.created_at).desc(), col(RunRow.id).desc()
+                )
+            ).first()
+            if row is None:
+                raise RunNotFound("no runs in this database yet: start one with `personafm run`")
+            return row
+        exact = session.get(RunRow, ref)
+        if exact is not None:
+            return exact
+        prefixed = col(RunRow.id).startswith(ref, autoescape=True)
+        rows = session.exec(sqlmodel_select(RunRow).where(prefixed).limit(2)).all()
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise RunNotFound(f"no run {excerpt(ref)}: list runs with `personafm runs`")
+        raise RunNotFound(f"{excerpt(ref)} matches more than one run; give more of the id")
+
+
+def engine_of(db: str | Engine) -> Engine:
+    """An engine for a database URL (tables created if missing), or the engine given."""
+    return open_store(db) if isinstance(db, str) else db
+
+
+def iter_table(
+    engine: Engine, run_id: str, table: str, order: Sequence[str] = ("id",), after_id: int = 0
+) -> Iterator[RowMapping]:
+    """Stream one table's rows of a run, as stored, in ``order`` (rows after ``after_id``)."""
+    t = TABLES[table].__table__  # type: ignore[attr-defined]
+    q = select(t).where(t.c.run_id == run_id)
+    if after_id:
+        q = q.where(t.c.id > after_id)
+    with engine.connect() as conn:
+        yield from conn.execute(q.order_by(*(t.c[o] for o in order))).mappings()
+
+
+@dataclass(slots=True, frozen=True)
+class MessageRecord:
+    """A letter or a call, with what the station said back and how it ended."""
+
+    row: MessageRow
+    answer: str = ""
+    answered_at_s: float | None = None
+    outcome: str = ""  # answered | declined | unanswered | expired | donated | paid | ""
+    outcome_detail: str = ""
+
+    @property
+    def station(self) -> str:
+        return self.row.station
+
+    @property
+    def is_probe(self) -> bool:
+        return bool(self.row.probe_category)
+
+
+@dataclass(slots=True, frozen=True)
+class ContractRecord:
+    """A signed contract with its fate: final status, spots aired, money paid (cents)."""
+
+    row: ContractRow
+    status: str = "active"
+    spots_aired: int = 0
+    paid_cents: int = 0
+
+
+@dataclass(slots=True)
+class RunData:
+    """A stored run, read table by table on first use. ``station(name)`` slices it."""
+
+    engine: Engine
+    run: RunRow
+    only_station: str | None = None
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.id
+
+    @property
+    def finished(self) -> bool:
+        return self.run.status != "running"
+
+    def _load(self, model: type[R], *order: Any) -> list[R]:
+        name = model.__tablename__  # type: ignore[attr-defined]
+        if name not in self._cache:
+            t = model.__table__  # type: ignore[attr-defined]
+            q = select(t).where(t.c.run_id == self.run.id)
+            if self.only_station is not None and "station" in t.c:
+                q = q.where(t.c.station == self.only_station)
+            make = record_type(model)
+            with self.engine.connect() as conn:
+                rows = conn.execute(q.order_by(*(t.c[o] for o in order)))
+                self._cache[name] = [make(*r) for r in rows]
+        return self._cache[name]  # type: ignore[no-any-return]
+
+    # -- tables, as stored ----------------------------------------------------------------
+    @property
+    def stations(self) -> list[StationRow]:
+        return self._load(StationRow, "id")
+
+    @property
+    def asrun(self) -> list[AsRunRow]:
+        return self._load(AsRunRow, "station", "seq")
+
+    @property
+    def turns(self) -> list[TurnRow]:
+        return self._load(TurnRow, "station", "id")
+
+    @property
+    def calls(self) -> list[ModelCallRow]:
+        return self._load(ModelCallRow, "seq")
+
+    @property
+    def ledger(self) -> list[LedgerRow]:
+        return self._load(LedgerRow, "station", "id")
+
+    @property
+    def ratings(self) -> list[RatingsRow]:
+        return self._load(RatingsRow, "station", "quarter_start_s")
+
+    @property
+    def dayparts(self) -> list[DaypartRatingsRow]:
+        return self._load(DaypartRatingsRow, "station", "start_s")
+
+    @property
+    def faults(self) -> list[FaultRow]:
+        return self._load(FaultRow, "station", "id")
+
+    @property
+    def negotiations(self) -> list[NegotiationRow]:
+        return self._load(NegotiationRow, "negotiation_id", "round")
+
+    @property
+    def contract_events(self) -> list[ContractEventRow]:
+        return self._load(ContractEventRow, "id")
+
+    @property
+    def sponsors(self) -> list[SponsorRow]:
+        return self._load(SponsorRow, "id")
+
+    # -- joined views ---------------------------------------------------------------------
+    @property
+    def talk(self) -> list[AsRunRow]:
+        """What the DJs said on air (talk breaks and answers, not ad reads), by station, seq."""
+        if "talk" not in self._cache:
+            self._cache["talk"] = [
+                r for r in self.asrun if r.kind == "talk" and r.status == "aired" and r.text
+            ]
+        return self._cache["talk"]  # type: ignore[no-any-return]
+
+    @property
+    def messages(self) -> list[MessageRecord]:
+        """Letters and calls with their answers (a call's as it aired), by station and time."""
+        if "message_records" not in self._cache:
+            answers = {r.message_id: r for r in self._load(ReplyRow, "id")}
+            outcomes = {r.message_id: r for r in self._load(MessageOutcomeRow, "id")}
+            rows = self._load(MessageRow, "station", "sim_time_s", "id")
+            out = []
+            for m in rows:
+                a, o = answers.get(m.message_id), outcomes.get(m.message_id)
+                out.append(
+                    MessageRecord(
+                        m,
+                        answer=a.text if a else "",
+                        answered_at_s=a.sim_time_s if a else None,
+                        outcome=o.outcome if o else "",
+                        outcome_detail=o.detail if o else "",
+                    )
+                )
+            self._cache["message_records"] = out
+        return self._cache["message_records"]  # type: ignore[no-any-return]
+
+    @property
+    def contracts(self) -> list[ContractRecord]:
+        """Contracts with their final status, spots aired and money paid."""
+        if "contract_records" not in self._cache:
+            status: dict[str, str] = {}
+            spots: dict[str, int] = defaultdict(int)
+            paid: dict[str, int] = defaultdict(int)
+            for e in self.contract_events:
+                if e.kind in FINAL_CONTRACT_STATUSES:
+                    status[e.contract_id] = e.kind
+                elif e.kind == "spot":
+                    spots[e.contract_id] += 1
+                elif e.kind == "paid":
+                    paid[e.contract_id] += e.amount_cents
+            rows = self._load(ContractRow, "contract_id")
+            self._cache["contract_records"] = [
+                ContractRecord(
+                    r,
+                    status.get(r.contract_id, "active"),
+                    spots[r.contract_id],
+                    paid[r.contract_id],
+                )
+                for r in rows
+            ]
+        return self._cache["contract_records"]  # type: ignore[no-any-return]
+
+    def harness(self, station: str) -> dict[str, Any]:
+        """The tools, memory and turn shape ``station`` ran with ({} for older runs)."""
+        for s in self.stations:
+            if s.station == station:
+                try:
+                    value = json.loads(s.harness_json or "{}")
+                except ValueError:
+                    return {}
+                return value if isinstance(value, dict) else {}
+        return {}
+
+    @property
+    def station_names(self) -> list[str]:
+        return [s.station for s in self.stations]
+
+    @property
+    def sim_hours_done(self) -> float:
+        """Simulated hours actually covered (the last as-run end), not the hours planned."""
+        ends = [r.end_s for r in self.asrun]
+        return max(ends, default=0.0) / 3600.0
+
+    def station(self, name: str) -> RunData:
+        """The same run, restricted to one station's rows (loaded on their own)."""
+        if name not in self.station_names:
+            known = ", ".join(self.station_names) or "none"
+            raise RunNotFound(f"run {self.run.id} has no station {name!r} (stations: {known})")
+        return RunData(self.engine, self.run, only_station=name)
+
+
+def read_run(db: str | Engine, run: str) -> RunData:
+    """The stored run ``run`` (an id, a unique id prefix, or ``latest``) of the database
+    ``db`` (a URL or an engine)."""
+    engine = engine_of(db)
+    return RunData(engine, resolve_run(engine, run))
