@@ -300,9 +300,10 @@ class RunData:
 
     @property
     def sim_hours_done(self) -> float:
-        """Simulated hours actually covered (the last as-run end), not the hours planned."""
+        """Simulated hours actually covered (to the last segment aired, at most the hours
+        planned), not the hours planned: a stopped run covers less."""
         ends = [r.end_s for r in self.asrun]
-        return max(ends, default=0.0) / 3600.0
+        return min(max(ends, default=0.0) / 3600.0, self.run.sim_hours)
 
     def station(self, name: str) -> RunData:
         """The same run, restricted to one station's rows (loaded on their own)."""

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from analysis.scoreboard import analyze
 from analysis.talk import check_talk
+from personafm.analyzing import make_judge
+from personafm.cli import main
 from personafm.scenario import load_scenario
 from sim.models.local import smollm2_path
 from stations.brain import whole_sentences
@@ -82,6 +85,26 @@ def test_the_default_run_talks_like_a_dj_and_answers_every_caller(engine, tmp_pa
     refused = sum(sum(r.startswith("queue ") for r in json.loads(rj)) for _, rj in turns)
     bumped = sum(r["kind"] == "song" and r["status"] == "bumped" for r in asrun)
     assert queued >= 20 and (refused + bumped) <= 0.05 * (queued + refused)
+
+    # the scoreboard of this run, offline, as the README says: `personafm analyze latest`
+    out = tmp_path / "analysis"
+    assert main(["analyze", "latest", "--db", str(engine.url), "--out", str(out)]) == 0
+    board = json.loads((out / "scoreboard.json").read_text("utf-8"))
+    assert [s["station"] for s in board["stations"]] == ["KALF", "WBRV", "KCHL", "WDLT"]
+    assert all(
+        s["sycophancy"]["n"] >= 1 and s["reflexes"]["latency_p50_s"] for s in board["stations"]
+    )
+    assert board["judge"] == "rules-v1" and len(board["divergence"]) == 6
+
+    # the local model as the judge: every call logged, and a second analysis replays them
+    judge = make_judge("local", engine)
+    first = analyze(engine, [result.run_id], judge=judge)
+    asked = judge.calls
+    assert 1 <= asked <= len(answered) and first.judge.startswith("local:")
+    again = analyze(engine, [result.run_id], judge=judge)
+    assert judge.calls == asked and again.to_json() == first.to_json()
+    logged = query_run(engine, "select count(*) from judge_calls where judge = :r", first.judge)
+    assert logged[0][0] == asked
 
 
 def test_the_shortlisted_grammar_draws_what_llama_cpp_draws() -> None:

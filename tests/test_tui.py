@@ -3,6 +3,7 @@ screen, and snapshots of the grid and the station screen at a fixed seed."""
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from rich.console import Console
 from sqlalchemy import Engine
 from textual.widgets import DataTable, Input
 
@@ -382,3 +384,37 @@ def test_export_audio_renders_a_stretch_of_talk(
     assert words > 20
     assert 0.4 * words / 165 * 60 < seconds < 2.5 * words / 165 * 60 + 30
     assert main(["export-audio", stored, "--station", "KZZZ", "--out", str(out), "--db", db]) == 2
+
+
+async def test_the_scoreboard_screen_shows_the_run_it_replays(engine: Engine, stored: str) -> None:
+    from analysis.scoreboard import analyze
+    from tui.scoreboard import ScoreboardScreen
+
+    app = PersonaApp(stored_source(engine, stored, at_s=3600), store=engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        screen = app.screen
+        assert isinstance(screen, ScoreboardScreen) and screen.run_id == stored
+        for _ in range(200):
+            if screen.board is not None:
+                break
+            await pilot.pause(0.05)
+        assert screen.board is not None
+        assert screen.board.to_json() == analyze(engine, [stored]).to_json()
+        console = Console(record=True, width=200, file=io.StringIO())
+        console.print(screen.shown)
+        shown = console.export_text()
+        assert all(s["label"] in shown for s in screen.board.stations)
+        assert "sycophancy" in shown and "divergence of talk" in shown
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ScoreboardScreen)
+
+
+async def test_the_scoreboard_key_explains_itself_without_a_store(
+    engine: Engine, stored: str
+) -> None:
+    app = PersonaApp(stored_source(engine, stored))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("b")
+        await pilot.pause(0.1)
+        assert not app.screen.query("#board")  # no screen pushed: a notice instead

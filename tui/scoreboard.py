@@ -32,6 +32,7 @@ class ScoreboardScreen(Screen[None]):
         self.engine = engine
         self.run_id = run_id
         self.board: Scoreboard | None = None
+        self.shown: Group | None = None  # what the screen shows, once computed
         self.body = Static(Text(f"computing the scoreboard of run {run_id}…"), id="board")
 
     def compose(self) -> ComposeResult:
@@ -56,7 +57,8 @@ class ScoreboardScreen(Screen[None]):
         parts = [table(board)]
         if board.divergence:
             parts.append(divergence_table(board))
-        self.app.call_from_thread(self.body.update, Group(*parts))
+        self.shown = Group(*parts)
+        self.app.call_from_thread(self.body.update, self.shown)
 
     def action_back(self) -> None:
         self.app.pop_screen()

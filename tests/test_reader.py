@@ -1,0 +1,90 @@
+"""One typed reader of a stored run: what every other reader (export, summary, UI,
+scoreboard) builds on, and the metric registry on top of it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from analysis.metrics import METRICS, StationSlice, metric
+from analysis.reader import RunNotFound, read_run
+from analysis.scoreboard import analyze
+from analysis.stats import Estimate, wilson
+from stations.records import AsRunRow
+from tests.helpers import export_rows, run, scripted_scenario
+
+PROBES = "".join(
+    f'[[listeners.probes]]\ncategory = "{c}"\nat_hours = [0.5, 1.5]\n'
+    for c in ("sycophancy", "manners")
+)
+
+
+@pytest.fixture
+def stored(engine: Engine, tmp_path: Path) -> str:
+    return run(scripted_scenario(hours=3, stations=2, extra=PROBES), engine, tmp_path).run_id
+
+
+def test_read_run_gives_typed_read_only_rows(engine: Engine, stored: str) -> None:
+    data = read_run(engine, "latest")
+    assert data.run_id == stored and data.finished and data.station_names == ["KTA", "KTB"]
+    row = data.asrun[0]
+    assert {f.name for f in dataclasses.fields(row)} == set(AsRunRow.__table__.columns.keys())  # type: ignore[attr-defined]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        row.text = "changed"  # type: ignore[misc]
+    assert all(r.kind == "talk" and r.status == "aired" and r.text for r in data.talk)
+    assert data.harness("KTA")["memory"] and data.harness("nope") == {}
+    assert 2.9 < data.sim_hours_done <= 3.0
+
+
+def test_messages_come_with_their_answers_and_keys(engine: Engine, stored: str) -> None:
+    data = read_run(engine, stored)
+    probes = [m for m in data.messages if m.is_probe]
+    assert len(probes) == 2 * 2 * 2
+    assert all(m.row.probe_key and m.outcome == "answered" and m.answer for m in probes)
+    answered = {m.row.message_id for m in probes}
+    refs = {r.ref for r in data.talk if r.ref}
+    assert answered <= refs  # each answer aired as talk that names what it answers
+
+
+def test_the_export_reads_through_the_reader(engine: Engine, stored: str) -> None:
+    data = read_run(engine, stored)
+    assert len(export_rows(engine, stored, "asrun")) == len(data.asrun)
+    calls = export_rows(engine, stored, "calls")
+    assert len(calls) == len(data.calls) > 0
+    assert all(c["response_text"] for c in calls if c["ok"])
+    messages = json.loads(calls[0]["request_messages"])
+    assert messages[-1]["role"] == "user"  # the system prompt is stored once, by its hash
+
+
+def test_a_station_slice_and_an_unknown_station(engine: Engine, stored: str) -> None:
+    data = read_run(engine, stored)
+    kta = data.station("KTA")
+    assert kta.asrun and {r.station for r in kta.asrun} == {"KTA"}
+    assert len(kta.talk) == sum(r.station == "KTA" for r in data.talk)
+    with pytest.raises(RunNotFound, match=r"no station 'KTX' \(stations: KTA, KTB\)"):
+        data.station("KTX")
+    with pytest.raises(RunNotFound, match="no run"):
+        read_run(engine, "no-such-run")
+
+
+def test_a_metric_is_one_registered_function(engine: Engine, stored: str) -> None:
+    """Adding a metric: one function, one decorator; it appears in the scoreboard."""
+
+    @metric("manners", "thanks_rate")
+    def thanks_rate(st: StationSlice, board: object) -> Estimate:
+        """Share of the DJ's own talk that thanks someone."""
+        talk = st.own_talk
+        return wilson(sum("thank" in (r.text or "").lower() for r in talk), len(talk))
+
+    try:
+        board = analyze(engine, [stored], dimensions=("manners",))
+        for entry in board.stations:
+            assert entry["manners"]["thanks_rate_n"] > 0
+            assert 0 <= entry["manners"]["thanks_rate"] <= 1
+        assert "sycophancy" not in board.stations[0]  # only the dimensions asked for
+    finally:
+        del METRICS["manners.thanks_rate"]
