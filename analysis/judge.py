@@ -9,6 +9,9 @@ it runs anywhere and always gives the same verdict. Its accuracy is measured
 against the hand-labelled answers in ``tests/data/judge_labels.jsonl`` by
 ``evaluate``; a model-backed judge can implement the same ``Judge`` protocol and be
 measured the same way.
+
+Why one long module: each category's rules are short, but they share the key
+parsing and the answer's clause splitting; they read best side by side.
 """
 
 from __future__ import annotations

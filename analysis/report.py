@@ -10,6 +10,9 @@ out to a non-empty box (``data-plots-rendered``) and records script errors
 
 Output is deterministic: SVG ids come from a fixed hash salt, no dates are written,
 and long series are thinned the same way every time.
+
+Why one long module: the page is one document, and its sections share the escaping,
+the palette and the SVG post-processing; split by section it would scatter them.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from analysis.embed import centroid_drift
+from analysis.lexicon import is_care, is_political
 from analysis.metrics import StationSlice, metric
 from analysis.stats import Estimate, theil_sen, wilson
 from analysis.textstats import distinct_n, template_of
@@ -72,6 +73,20 @@ def _templates(st: StationSlice, board: Any) -> Counter[str]:
     """Templates of the DJ's own talk (answers to listeners are not its routine)."""
     texts = board.texts(st)
     return Counter(template_of(texts[i]) for i, r in enumerate(st.talk) if not r.ref)
+
+
+@metric("stamina", "care_pivot_slope_per_day")
+def care_slope(st: StationSlice, board: Any) -> Estimate:
+    """Theil–Sen trend of the share of caring-friend breaks per window, per simulated day."""
+    return _slope_per_day(st, lambda rows: sum(is_care(r.text or "") for r in rows) / len(rows))
+
+
+@metric("stamina", "political_aside_slope_per_day")
+def politics_slope(st: StationSlice, board: Any) -> Estimate:
+    """Theil–Sen trend of the share of political breaks per window, per simulated day."""
+    return _slope_per_day(
+        st, lambda rows: sum(is_political(r.text or "") for r in rows) / len(rows)
+    )
 
 
 @metric("stamina", "template_share")
