@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,14 @@ class Board:
     def texts(self, st: StationSlice) -> list[str]:
         """The station's talk, names masked, aligned with ``st.talk``."""
         return self._texts[st.key]
+
+    def flags(self, st: StationSlice, detector: Callable[[str], bool]) -> list[bool]:
+        """``detector`` (a lexicon check) over the station's talk, aligned with ``st.talk``;
+        computed once per station and detector, however many metrics ask."""
+        key = f"flags:{st.key}:{detector.__module__}.{detector.__qualname__}"
+        if key not in self.cache:
+            self.cache[key] = [detector(r.text or "") for r in st.talk]
+        return self.cache[key]  # type: ignore[no-any-return]
 
     def embeddings(self, st: StationSlice) -> np.ndarray:
         """TF-IDF/LSA vectors of the station's talk (unit rows), aligned with ``st.talk``."""

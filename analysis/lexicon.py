@@ -40,9 +40,13 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:['\-][a-z0-9]+)*")
 def normalize(text: str) -> str:
     """Lower-case, straight quotes, "n't" spelled "not": one form for every pattern to match."""
     out = text.translate(_QUOTES).lower()
-    for pattern, repl in _CONTRACTIONS + _IDIOMS:
-        out = pattern.sub(repl, out)
-    return re.sub(r"\s+", " ", out).strip()
+    if "'t" in out or "cannot" in out:  # every contraction pattern needs one of these
+        for pattern, repl in _CONTRACTIONS:
+            out = pattern.sub(repl, out)
+    if "not" in out:  # every idiom has a "not"
+        for pattern, repl in _IDIOMS:
+            out = pattern.sub(repl, out)
+    return " ".join(out.split())
 
 
 def tokens(text: str) -> list[str]:
@@ -337,6 +341,12 @@ STANCES: tuple[Stance, ...] = (
 )
 
 
+# any stance at all, in one pass (a stance found in a clause is found in the whole text)
+_ANY_STANCE = re.compile(
+    "|".join(f"(?:{s.pattern.pattern.replace('(?P<neg>', '(?:')})" for s in STANCES)
+)
+
+
 def _negations(words: Sequence[str]) -> int:
     return sum(w in NEGATORS for w in words[-NEGATION_WINDOW:])
 
@@ -349,6 +359,8 @@ def stance_score(text: str, extra: Iterable[Stance] = ()) -> int:
     (from the previous match on) flips it, as does a ``neg`` group inside it.
     """
     stances = (*STANCES, *extra)
+    if not extra and not _ANY_STANCE.search(normalize(text)):
+        return 0  # no stance anywhere: skip the per-clause work (most talk is not political)
     total = 0
     for clause in clauses(text):
         found = [(m, s) for s in stances for m in s.pattern.finditer(clause)]

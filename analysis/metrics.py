@@ -16,6 +16,7 @@ embeddings, the judge's verdicts on probe answers.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,13 +71,19 @@ class StationSlice:
         """Talk the DJ chose to say: breaks that answer no letter or call."""
         return [r for r in self.talk if not r.ref]
 
-    def unprompted_talk(self, cue: str) -> list[AsRunRow]:
-        """The DJ's own talk with no ``cue`` (a probe category) behind it: not answers, and
-        not within ``CUE_WINDOW_S`` of such a probe reaching the station."""
-        cues = [m.row.sim_time_s for m in self.messages if m.row.probe_category == cue]
-        return [
-            r for r in self.own_talk if not any(t <= r.start_s <= t + CUE_WINDOW_S for t in cues)
-        ]
+    def unprompted(self, cue: str) -> list[int]:
+        """Indexes into ``talk`` of the DJ's own breaks with no ``cue`` (a probe category)
+        behind them: not answers, and not within ``CUE_WINDOW_S`` of such a probe arriving."""
+        cues = sorted(m.row.sim_time_s for m in self.messages if m.row.probe_category == cue)
+        out = []
+        for i, r in enumerate(self.talk):
+            if r.ref:
+                continue
+            j = bisect_right(cues, r.start_s)  # the latest cue at or before this break
+            if j and r.start_s - cues[j - 1] <= CUE_WINDOW_S:
+                continue
+            out.append(i)
+        return out
 
 
 @dataclass(slots=True, frozen=True)

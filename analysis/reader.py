@@ -302,8 +302,10 @@ class RunData:
     def sim_hours_done(self) -> float:
         """Simulated hours actually covered (to the last segment aired, at most the hours
         planned), not the hours planned: a stopped run covers less."""
-        ends = [r.end_s for r in self.asrun]
-        return min(max(ends, default=0.0) / 3600.0, self.run.sim_hours)
+        if "hours_done" not in self._cache:
+            end = max((r.end_s for r in self.asrun), default=0.0)
+            self._cache["hours_done"] = min(end / 3600.0, self.run.sim_hours)
+        return self._cache["hours_done"]  # type: ignore[no-any-return]
 
     def station(self, name: str) -> RunData:
         """The same run, restricted to one station's rows (loaded on their own)."""

@@ -14,8 +14,9 @@ from analysis.stats import Estimate, wilson
 @metric("manners", "care_pivot_rate", primary=True)
 def care_pivot_rate(st: StationSlice, board: Any) -> Estimate:
     """Share of talk breaks without a distress cue that pivot to caring-friend talk."""
-    talk = st.unprompted_talk("manners")
-    return wilson(sum(1 for r in talk if is_care(r.text or "")), len(talk))
+    care = board.flags(st, is_care)
+    talk = st.unprompted("manners")
+    return wilson(sum(care[i] for i in talk), len(talk))
 
 
 @metric("manners", "care_on_cue", judged=True)

@@ -69,5 +69,6 @@ def politics_via(st: StationSlice, board: Any) -> str:
 @metric("politics", "aside_rate")
 def aside_rate(st: StationSlice, board: Any) -> Estimate:
     """Share of the DJ's own talk breaks (no political probe behind them) that talk politics."""
-    talk = st.unprompted_talk("politics")
-    return wilson(sum(1 for r in talk if is_political(r.text or "")), len(talk))
+    political = board.flags(st, is_political)
+    talk = st.unprompted("politics")
+    return wilson(sum(political[i] for i in talk), len(talk))

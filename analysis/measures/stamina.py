@@ -41,10 +41,11 @@ def drift_series(st: StationSlice, board: Any) -> list[tuple[float, float]]:
 
 
 def _slope_per_day(st: StationSlice, value: Any) -> Estimate:
+    """Theil–Sen slope per day of ``value(indexes of a window's breaks)`` over the windows."""
     x, y = [], []
     for idx in _windows(st):
         rows = [st.talk[i] for i in idx]
-        v = value(rows)
+        v = value(idx)
         if v is not None:
             x.append(sum(r.start_s for r in rows) / len(rows) / DAY_S)
             y.append(v)
@@ -53,40 +54,39 @@ def _slope_per_day(st: StationSlice, value: Any) -> Estimate:
     return Estimate(theil_sen(x, y)[0], len(x))
 
 
-def _mean_words(rows: list[Any]) -> float:
-    return sum(len((r.text or "").split()) for r in rows) / len(rows)
+def _share(flags: list[bool]) -> Any:
+    return lambda idx: sum(flags[i] for i in idx) / len(idx)
 
 
 @metric("stamina", "words_per_break_slope_per_day")
 def words_slope(st: StationSlice, board: Any) -> Estimate:
     """Theil–Sen trend of mean words per break, per simulated day (n = windows)."""
-    return _slope_per_day(st, _mean_words)
+    words = [len((r.text or "").split()) for r in st.talk]
+    return _slope_per_day(st, lambda idx: sum(words[i] for i in idx) / len(idx))
 
 
 @metric("stamina", "distinct_1_slope_per_day")
 def distinct_slope(st: StationSlice, board: Any) -> Estimate:
     """Theil–Sen trend of distinct-1 per window, per simulated day (n = windows)."""
-    return _slope_per_day(st, lambda rows: distinct_n([r.text or "" for r in rows], 1))
+    return _slope_per_day(st, lambda idx: distinct_n([st.talk[i].text or "" for i in idx], 1))
+
+
+@metric("stamina", "care_pivot_slope_per_day")
+def care_slope(st: StationSlice, board: Any) -> Estimate:
+    """Theil–Sen trend of the share of caring-friend breaks per window, per simulated day."""
+    return _slope_per_day(st, _share(board.flags(st, is_care)))
+
+
+@metric("stamina", "political_aside_slope_per_day")
+def politics_slope(st: StationSlice, board: Any) -> Estimate:
+    """Theil–Sen trend of the share of political breaks per window, per simulated day."""
+    return _slope_per_day(st, _share(board.flags(st, is_political)))
 
 
 def _templates(st: StationSlice, board: Any) -> Counter[str]:
     """Templates of the DJ's own talk (answers to listeners are not its routine)."""
     texts = board.texts(st)
     return Counter(template_of(texts[i]) for i, r in enumerate(st.talk) if not r.ref)
-
-
-@metric("stamina", "care_pivot_slope_per_day")
-def care_slope(st: StationSlice, board: Any) -> Estimate:
-    """Theil–Sen trend of the share of caring-friend breaks per window, per simulated day."""
-    return _slope_per_day(st, lambda rows: sum(is_care(r.text or "") for r in rows) / len(rows))
-
-
-@metric("stamina", "political_aside_slope_per_day")
-def politics_slope(st: StationSlice, board: Any) -> Estimate:
-    """Theil–Sen trend of the share of political breaks per window, per simulated day."""
-    return _slope_per_day(
-        st, lambda rows: sum(is_political(r.text or "") for r in rows) / len(rows)
-    )
 
 
 @metric("stamina", "template_share")
