@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from personafm.dryrun import dry_run
+from personafm.experimenting import add_commands as add_experiment_commands
+from personafm.experiments.runner import ExperimentError
 from personafm.export import FORMATS, WHATS, RunNotFound, iter_rows, resolve_run, write_export
 from personafm.replaying import (
     check_fork_time,
@@ -79,7 +81,14 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CliError, ScenarioError, RunNotFound, ProviderError, StoreError) as exc:
+    except (
+        CliError,
+        ScenarioError,
+        RunNotFound,
+        ProviderError,
+        StoreError,
+        ExperimentError,
+    ) as exc:
         err.print(f"[bold red]error:[/] {safe(exc, _ERROR_LIMIT)}", highlight=False)
         return 2
     except SQLAlchemyError as exc:
@@ -248,6 +257,8 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument("--json", action="store_true", help="print scoreboard.json, not the tables")
     db(an)
     an.set_defaults(func=cmd_analyze)
+
+    add_experiment_commands(sub, db, MAX_COST)
     return p
 
 

@@ -24,6 +24,7 @@ from personafm.scenario import (
     Scenario,
     ScenarioError,
     format_errors,
+    merge_patch,
     not_utf8,
     parse_scenario,
     set_dotted,
@@ -135,7 +136,7 @@ def forked_scenario(
     data: dict[str, Any] = base.model_dump(mode="json")
     if patch is not None:
         try:
-            _merge(data, tomllib.loads(patch.read_text(encoding="utf-8")))
+            merge_patch(data, tomllib.loads(patch.read_text(encoding="utf-8")))
         except OSError as exc:
             raise ScenarioError(f"{patch}: cannot read patch: {exc.strerror}") from None
         except UnicodeDecodeError as exc:
@@ -163,11 +164,3 @@ def _value(raw: str) -> Any:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
-
-
-def _merge(into: dict[str, Any], patch: dict[str, Any]) -> None:
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value

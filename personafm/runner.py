@@ -80,17 +80,19 @@ def run_scenario(
     observers: Sequence[Callable[[Event], None]] = (),
     pace: Callable[[float], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    run_id: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` and return its summary. Rows are flushed even if the run fails.
 
     With ``replay`` the recorded responses answer every request before ``until_s``
     (a re-run when that is the whole run, a fork otherwise) and no model is loaded
     unless the run goes live after it. ``observers`` see every event (a UI);
-    ``pace`` and ``should_stop`` let a UI pace, pause and end the run.
+    ``pace`` and ``should_stop`` let a UI pace, pause and end the run. ``run_id``
+    names the run (an experiment links its cell to the run before it starts).
     """
     if engine is None:
         engine = open_store(db_url or DEFAULT_DB_URL)
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     hours = scenario.run.hours
     identities = identities_for(scenario)
     if providers is None:

@@ -190,16 +190,16 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def format_errors(path: str, exc: ValidationError) -> str:
+def format_errors(path: str, exc: ValidationError, what: str = "scenario") -> str:
     """One line per error (ten at most), quoting only a short excerpt of each bad value."""
-    lines = [f"{path}: invalid scenario"]
+    lines = [f"{path}: invalid {what}"]
     for err in exc.errors()[:10]:
         loc = _clip(".".join(str(p) for p in err["loc"])) or "(top level)"
         msg = _clip(err["msg"].removeprefix("Value error, "), 300)
         got = err.get("input")
         hint = ""
         if err["type"] == "extra_forbidden":
-            hint = " (unknown field: check the spelling; see README 'Scenario format')"
+            hint = f" (unknown field: check the spelling; see README '{what.capitalize()} format')"
         elif err["type"] == "missing":
             hint = " (add it)"
         elif not isinstance(got, dict | list):
@@ -260,6 +260,15 @@ def resolve_scenario_path(path: str | Path | None) -> Path:
             return candidate
     known = ", ".join(sorted(f.stem for f in SCENARIO_DIR.glob("*.toml")))
     raise ScenarioError(f"{_clip(str(path))}: no such scenario file (bundled scenarios: {known})")
+
+
+def merge_patch(into: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Merge a TOML table over parsed scenario data: tables merge, anything else replaces."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            merge_patch(into[key], value)
+        else:
+            into[key] = value
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
