@@ -11,13 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
 from personafm.cli import main
 from personafm.experiments.runner import ExperimentError, run_experiment
 from personafm.experiments.spec import load_experiment, parse_experiment
 from personafm.experiments.store import CellRow, cells_of, runs_by_arm
+from personafm.pgserver import new_database
 from personafm.scenario import ScenarioError
 from sim.store import RunRow, open_store
 
@@ -65,15 +66,6 @@ def per_cell_counts(engine: Engine, experiment_id: str) -> dict[tuple[str, int],
         for c in cells_of(engine, experiment_id)
         if c.status == "done"
     }
-
-
-def new_pg_database(url: str, name: str) -> str:
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 # -- the file ---------------------------------------------------------------------------
@@ -181,7 +173,7 @@ def test_a_killed_worker_loses_nothing_and_the_grid_resumes(
 ) -> None:
     """2 workers on PostgreSQL; one is killed mid-cell; the same command again completes
     the grid, and every cell's run has exactly the rows of an uninterrupted run."""
-    url = new_pg_database(postgres_url, "exp_kill")
+    url = new_database(postgres_url, "exp_kill")
     path = write(tmp_path, grid_toml(hours=12))
     cmd = _cli("experiment", str(path), "--workers", "2", "--db", url, "--quiet",
                "--log-dir", str(tmp_path / "logs"))  # fmt: skip
@@ -297,8 +289,8 @@ def test_ray_on_loopback_gives_the_pools_results(postgres_url: str, tmp_path: Pa
     pytest.importorskip("ray", reason="pip install 'personafm[ray]' (scripts/setup.sh does)")
     import ray
 
-    pool_url = new_pg_database(postgres_url, "exp_pool")
-    ray_url = new_pg_database(postgres_url, "exp_ray")
+    pool_url = new_database(postgres_url, "exp_pool")
+    ray_url = new_database(postgres_url, "exp_ray")
     path = write(tmp_path, grid_toml(hours=4, seeds="[1, 2]"))
     exp, _, _ = load_experiment(path)
     pool_engine, ray_engine = open_store(pool_url), open_store(ray_url)

@@ -101,8 +101,12 @@ def run_experiment(
     file_path: str = "",
     file_text: str = "",
     on_update: Callable[[GridState], None] | None = None,
+    threads: int | None = None,
 ) -> GridState:
-    """Run every cell of ``exp`` that is not done yet; return where the grid stands."""
+    """Run every cell of ``exp`` that is not done yet; return where the grid stands.
+
+    ``threads``: local-model threads per cell (default: the rule, cores // workers).
+    """
     check_store_for_workers(db_url, workers, ray_address is not None)
     register(
         engine, exp.id, exp.spec.name, exp.cells, file_path=file_path, file_toml=file_text,
@@ -120,7 +124,7 @@ def run_experiment(
         return state
     name = "ray" if ray_address is not None else ("pool" if workers > 1 else "inline")
     executor: Executor = EXECUTORS[name](workers, ray_address or "")
-    threads = threads_per_cell(executor.slots)
+    threads = threads or threads_per_cell(executor.slots)
     in_flight: dict[Any, CellRow] = {}
     current: CellRow | None = None  # being handed to the executor (inline: being run)
     try:
