@@ -1,6 +1,6 @@
 """Experiment benchmark: how the grid scales with workers, and what Ray costs per cell.
 
-1. 64 scripted cells (scenarios/traits.toml for 4 simulated hours, 2 arms x 32 seeds)
+1. 64 scripted cells (scenarios/traits.toml for 12 simulated hours, 2 arms x 32 seeds)
    on 1 worker (this process) vs a pool of 2: wall time and speedup (target >= 1.7x
    on 2 cores).
 2. Per-cell overhead of Ray vs the process pool: 8 tiny cells (15 simulated minutes)
@@ -58,7 +58,7 @@ def timed(text: str, url: str, tmp: Path, **kwargs: object) -> tuple[float, int]
 
 
 def scale(pg: str, tmp: Path) -> None:
-    text = grid("scale", "traits", 4, 32)
+    text = grid("scale", "traits", 12, 32)
     one, n = timed(text, new_database(pg, "scale1"), tmp, workers=1)
     two, _ = timed(text, new_database(pg, "scale2"), tmp, workers=2)
     print(f"{n} scripted cells: 1 worker {one:.1f} s ({one / n:.2f} s/cell), "

@@ -3,6 +3,7 @@ the process pool on PostgreSQL and Ray on loopback."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -316,3 +317,24 @@ def _primary_values(engine: Engine, experiment_id: str) -> dict[str, list[float 
         board = analyze(engine, runs, dimensions=("sycophancy",))
         out[arm] = [s["sycophancy"]["index"] for s in board.stations]
     return out
+
+
+def test_compare_reads_the_grid_by_arm(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, grid_toml(hours=4, seeds="[1, 2, 3]"))
+    url = f"sqlite:///{tmp_path}/x.db"
+    assert main(["compare", str(path), "--db", url]) == 2  # not run yet: said so
+    assert "no experiment" in capsys.readouterr().err
+    assert main(["experiment", str(path), "--db", url, "--quiet",
+                 "--log-dir", str(tmp_path / "l")]) == 0  # fmt: skip
+    out_json, out_html = tmp_path / "c.json", tmp_path / "c.html"
+    assert main(["compare", "grid", "--db", url, "--json", str(out_json),
+                 "--html", str(out_html)]) == 0  # fmt: skip
+    shown = capsys.readouterr().out
+    assert "sycophancy.index" in shown and "agreeable" in shown and "talk divergence" in shown
+    data = json.loads(out_json.read_text("utf-8"))
+    assert data["control"] == "plain" and data["primary"] == "sycophancy.index"
+    assert {a: len(r) for a, r in data["arms"].items()} == {"plain": 3, "agreeable": 3}
+    syc = next(m for m in data["metrics"] if m["metric"] == "sycophancy.index")
+    assert syc["contrasts"][0]["difference"] > 0.1  # KPUN's 0.2 -> 0.9, one of four stations
+    assert out_html.read_text("utf-8").count('<figure class="plot"') >= 2
+    assert main(["compare", "latest", "--db", url]) == 0

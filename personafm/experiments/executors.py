@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
+
 from personafm.experiments.store import DONE, FAILED, INTERRUPTED, finish_cell, start_cell
 from personafm.scenario import Scenario
 from sim.store import open_store
@@ -71,6 +73,15 @@ def uses_local_model(scenario: Scenario) -> bool:
     return any(s.provider == "local" for s in specs)
 
 
+_ENGINES: dict[str, Engine] = {}  # one per store and process: a worker runs many cells
+
+
+def _engine(url: str) -> Engine:
+    if url not in _ENGINES:
+        _ENGINES[url] = open_store(url)
+    return _ENGINES[url]
+
+
 def run_cell(task: CellTask) -> CellOutcome:
     """Run one cell and record how it ended (in whichever process this is)."""
     from personafm.providers import providers_for
@@ -78,7 +89,7 @@ def run_cell(task: CellTask) -> CellOutcome:
     from sim.models.local import LocalLlamaProvider
 
     started = time.perf_counter()
-    engine = open_store(task.db_url)
+    engine = _engine(task.db_url)
     start_cell(engine, task.cell_id, task.run_id, f"{socket.gethostname()}:{os.getpid()}")
     try:
         scenario = Scenario.model_validate_json(task.scenario_json)
@@ -106,7 +117,6 @@ def run_cell(task: CellTask) -> CellOutcome:
     else:
         status, error = FAILED, f"run ended {result.status}"
     finish_cell(engine, task.cell_id, status, result.cost_usd, error)
-    engine.dispose()
     return CellOutcome(
         task.cell_id, task.run_id, status, result.cost_usd, error, time.perf_counter() - started
     )
