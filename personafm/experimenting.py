@@ -22,6 +22,7 @@ from rich.console import Console
 from personafm.experiments.runner import ExperimentError, GridState, run_experiment
 from personafm.experiments.spec import Experiment, load_experiment
 from personafm.experiments.store import find_experiment, runs_by_arm
+from personafm.scenario import ScenarioError
 from personafm.world import identities_for
 from sim.store import open_store
 
@@ -159,7 +160,7 @@ def resolve(engine: Any, ref: str) -> tuple[str, str, list[str], str]:
             try:
                 exp, _, _ = load_experiment(ref)  # a bundled experiment's name
                 row = find_experiment(engine, exp.id)
-            except Exception:
+            except ScenarioError:
                 row = None
     if row is None:
         raise ExperimentError(f"no experiment {ref[:80]!r} in this database: run it first")
