@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,9 +27,11 @@ from personafm.experiments.runner import ExperimentError
 from personafm.export import FORMATS, WHATS, RunNotFound, iter_rows, resolve_run, write_export
 from personafm.replaying import (
     check_fork_time,
+    check_recorded,
     compare_asrun,
     fork,
     forked_scenario,
+    recorded_until_s,
     rerun,
     scenario_of,
 )
@@ -64,7 +67,31 @@ def safe(value: object, limit: int | None = None) -> str:
     return escape(printable(text))
 
 
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM (how Docker and systemd stop a process) stops a run like Ctrl-C does: the
+    rows so far are kept and the run is marked stopped, with its counters."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with _sigterm_as_ctrl_c():
+        return _main_guarded(argv)
+
+
+def _main_guarded(argv: list[str] | None) -> int:
     try:
         status = _main(argv)
         sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
@@ -392,7 +419,14 @@ def _print_projection(scenario: Scenario, prices: PriceTable) -> int:
 def cmd_rerun(args: argparse.Namespace) -> int:
     engine = open_store(args.db)
     parent = resolve_run(engine, args.run)
-    with _progress(args.quiet, parent.sim_hours) as on_progress:
+    end_s = recorded_until_s(engine, parent)
+    if end_s < parent.sim_hours * 3600.0:
+        err.print(
+            f"run {safe(parent.id)} {safe(parent.status)} at {end_s / 3600:.3g}h of "
+            f"{parent.sim_hours:g}h planned: re-running the {end_s / 3600:.3g}h it recorded",
+            highlight=False,
+        )
+    with _progress(args.quiet, end_s / 3600.0) as on_progress:
         parent, result, comparison = rerun(
             engine, parent.id, log_dir=args.log_dir, on_progress=on_progress
         )
@@ -420,6 +454,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
     parent = resolve_run(engine, args.run)
     scenario = forked_scenario(scenario_of(parent), args.set, args.patch, args.hours)
     check_fork_time(scenario, at_s)
+    check_recorded(engine, parent, at_s)
     with _progress(args.quiet, scenario.run.hours) as on_progress:
         result = fork(engine, parent, scenario, at_s, log_dir=args.log_dir, on_progress=on_progress)
     _report(engine, result)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from analysis.reader import read_run
 from personafm.export import RunNotFound, iter_rows, resolve_run
 from personafm.runner import ReplayPlan, RunResult, run_scenario
 from personafm.scenario import (
@@ -75,6 +76,17 @@ def compare_asrun(
     return Comparison(len(a), None)
 
 
+def recorded_until_s(engine: Engine, parent: RunRow) -> float:
+    """How far ``parent``'s recording reaches (simulated seconds): its planned end if it
+    finished, else the last thing it recorded (a segment that began, or a model call)."""
+    if parent.status == "finished":
+        return parent.sim_hours * 3600.0
+    data = read_run(engine, parent.id)
+    last_segment = max((r.start_s for r in data.asrun), default=0.0)
+    last_call = max((c.sim_time_s for c in data.calls), default=0.0)
+    return max(last_segment, last_call)
+
+
 def rerun(
     engine: Engine,
     ref: str,
@@ -82,9 +94,25 @@ def rerun(
     log_dir: Path = Path("logs"),
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[RunRow, RunResult, Comparison]:
+    """Re-run ``ref`` from its recording, as far as the recording reaches: a run that was
+    stopped early is re-run up to where it stopped (``recorded_until_s``), not beyond."""
     parent = resolve_run(engine, ref)
-    result = _replayed(engine, parent, scenario_of(parent), float("inf"), log_dir, on_progress)
-    return parent, result, compare_asrun(engine, parent.id, result.run_id)
+    scenario = scenario_of(parent)
+    end_s = recorded_until_s(engine, parent)
+    if end_s < scenario.run.hours * 3600.0:
+        hours = (end_s + _INSTANT_S) / 3600.0  # the last recorded instant included
+        scenario = scenario.model_copy(
+            update={"run": scenario.run.model_copy(update={"hours": hours})}
+        )
+    result = _replayed(engine, parent, scenario, float("inf"), log_dir, on_progress)
+    return (
+        parent,
+        result,
+        compare_asrun(engine, parent.id, result.run_id, until_s=end_s + _INSTANT_S),
+    )
+
+
+_INSTANT_S = 0.001  # past the last recorded instant, before anything later
 
 
 def fork(
@@ -98,6 +126,7 @@ def fork(
 ) -> RunResult:
     """Replay ``parent`` before ``at_s``, then run ``scenario`` live; a new, linked run."""
     check_fork_time(scenario, at_s)
+    check_recorded(engine, parent, at_s)
     return _replayed(engine, parent, scenario, at_s, log_dir, on_progress)
 
 
@@ -127,6 +156,16 @@ def check_fork_time(scenario: Scenario, at_s: float) -> None:
     if not 0 < at_s < scenario.run.hours * 3600.0:
         raise ScenarioError(
             f"--at {at_s / 3600:g}h must lie inside the run (0 < T < {scenario.run.hours:g}h)"
+        )
+
+
+def check_recorded(engine: Engine, parent: RunRow, at_s: float) -> None:
+    """A fork replays the parent up to ``at_s``: refuse a time past what it recorded."""
+    end_s = recorded_until_s(engine, parent)
+    if at_s > end_s:
+        raise ScenarioError(
+            f"--at {at_s / 3600:g}h is past what run {parent.id} recorded: it {parent.status} "
+            f"at {end_s / 3600:.3g}h; fork at an earlier time"
         )
 
 

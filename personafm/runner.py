@@ -122,6 +122,7 @@ def run_scenario(
     status = "failed"
     started = time.perf_counter()
     steps = 0
+    tally = [0]  # the event count so far, kept by the loop even if it is interrupted
     recorder: Recorder | None = None
     event_log: EventLog | None = None
     world: World | None = None
@@ -160,6 +161,7 @@ def run_scenario(
             on_progress=on_progress,
             should_stop=lambda: dispatcher.over_budget or bool(should_stop and should_stop()),
             pace=pace,
+            tally=tally,
         )
         if dispatcher.over_budget:
             status = "cost_limit"
@@ -168,8 +170,9 @@ def run_scenario(
         else:
             world.env.run(until=hours * 3600.0)  # only moves the clock: every earlier event ran
             status = "finished"
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into this)
         status = "stopped"
+        steps = tally[0]
         raise
     finally:
         try:

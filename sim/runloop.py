@@ -17,6 +17,7 @@ def run_until(
     progress_every: int = 5_000,
     should_stop: Callable[[], bool] | None = None,
     pace: Callable[[float], None] | None = None,
+    tally: list[int] | None = None,
 ) -> int:
     """Process events up to (not including) ``until``; return how many were processed.
 
@@ -25,27 +26,32 @@ def run_until(
     ``should_stop`` is polled after every flush and with the progress callback; it ends
     the run early (e.g. at a cost limit). ``pace(t)`` is called before each step with the
     time of the next event: a UI uses it to run at wall-clock speed, pause or step.
+    ``tally[0]`` gets the count even when the loop is interrupted (Ctrl-C, SIGTERM).
     """
     steps = 0
     peek, step = env.peek, env.step
-    while True:
-        t = peek()
-        if dispatcher.has_pending and t > env.now:
-            dispatcher.flush()
-            if should_stop is not None and should_stop():
+    try:
+        while True:
+            t = peek()
+            if dispatcher.has_pending and t > env.now:
+                dispatcher.flush()
+                if should_stop is not None and should_stop():
+                    break
+                continue
+            if t >= until:
                 break
-            continue
-        if t >= until:
-            break
-        if pace is not None:
-            pace(t)
-            if should_stop is not None and should_stop():
-                break
-        step()
-        steps += 1
-        if steps % progress_every == 0:
-            if on_progress is not None:
-                on_progress(env.now)
-            if should_stop is not None and should_stop():
-                break
+            if pace is not None:
+                pace(t)
+                if should_stop is not None and should_stop():
+                    break
+            step()
+            steps += 1
+            if steps % progress_every == 0:
+                if on_progress is not None:
+                    on_progress(env.now)
+                if should_stop is not None and should_stop():
+                    break
+    finally:
+        if tally is not None:
+            tally[0] = steps
     return steps
