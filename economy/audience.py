@@ -39,6 +39,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from economy.airplay import Aired
@@ -82,6 +83,9 @@ _AVAILABILITY: tuple[tuple[float, ...], ...] = (
 # -- tables and events ------------------------------------------------------------------
 class RatingsRow(StationRecord, table=True):
     __tablename__ = "ratings"
+    __table_args__ = (
+        Index("ix_ratings_run_station_quarter", "run_id", "station", "quarter_start_s"),
+    )
 
     quarter_start_s: float
     daypart: str

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import simpy
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from sim.bus import EventBus
@@ -25,6 +26,7 @@ from sim.store import StationRecord
 
 class LedgerRow(StationRecord, table=True):
     __tablename__ = "ledger"
+    __table_args__ = (Index("ix_ledger_run_station", "run_id", "station", "id"),)
 
     sim_time_s: float
     txn: int

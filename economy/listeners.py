@@ -23,6 +23,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 import numpy as np
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from economy.airplay import Aired
@@ -173,6 +174,7 @@ class AudienceView(Protocol):
 # -- tables and events ------------------------------------------------------------------
 class MessageRow(StationRecord, table=True):
     __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_run_station_time", "run_id", "station", "sim_time_s"),)
 
     message_id: str
     sim_time_s: float

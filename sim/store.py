@@ -8,12 +8,14 @@ composition root imports the domains first.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, Engine, event, inspect
+from sqlalchemy import BigInteger, Engine, Index, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Field, SQLModel, create_engine
 
 DEFAULT_DB_URL = "sqlite:///logs/personafm.db"
@@ -65,6 +67,7 @@ class BlobRow(SQLModel, table=True):
 
 class ModelCallRow(StationRecord, table=True):
     __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_run_seq", "run_id", "seq"),)
 
     seq: int
     sim_time_s: float
@@ -88,6 +91,7 @@ class ModelCallRow(StationRecord, table=True):
 
 class FaultRow(StationRecord, table=True):
     __tablename__ = "faults"
+    __table_args__ = (Index("ix_faults_run_station", "run_id", "station"),)
 
     sim_time_s: float
     kind: str
@@ -100,9 +104,9 @@ class StoreError(RuntimeError):
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cur = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cur.execute("PRAGMA busy_timeout=10000")  # first: switching to WAL may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
 
 
@@ -122,9 +126,29 @@ def open_store(url: str = DEFAULT_DB_URL) -> Engine:
     engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    SQLModel.metadata.create_all(engine)
+    _create_schema(engine)
     _check_columns(engine, url)
     return engine
+
+
+SCHEMA_TRIES = 20
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create missing tables and indexes, safely when several processes open a new
+    database at once: whoever loses a race to create a table (SQLite: "already exists" or
+    "locked"; PostgreSQL: a duplicate type) looks again and finds it there."""
+    for attempt in range(SCHEMA_TRIES):
+        try:
+            SQLModel.metadata.create_all(engine)
+            for table in SQLModel.metadata.sorted_tables:  # indexes added to older tables
+                for index in table.indexes:
+                    index.create(engine, checkfirst=True)
+            return
+        except (OperationalError, IntegrityError, ProgrammingError):
+            if attempt == SCHEMA_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _check_columns(engine: Engine, url: str) -> None:

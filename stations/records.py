@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
 from sim.events import Event
@@ -14,6 +14,7 @@ from sim.store import StationRecord
 
 class AsRunRow(StationRecord, table=True):
     __tablename__ = "asrun"
+    __table_args__ = (Index("ix_asrun_run_station_seq", "run_id", "station", "seq"),)
 
     seq: int
     start_s: float
@@ -31,6 +32,7 @@ class AsRunRow(StationRecord, table=True):
 
 class TurnRow(StationRecord, table=True):
     __tablename__ = "turns"
+    __table_args__ = (Index("ix_turns_run_station", "run_id", "station"),)
 
     sim_time_s: float
     ok: bool
