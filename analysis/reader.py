@@ -31,6 +31,7 @@ from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from economy.sponsors import SponsorRow
+from sim.runstate import run_state
 from sim.store import FaultRow, ModelCallRow, RunRow, open_store
 from sim.text import excerpt
 from stations.records import AsRunRow, StationRow, TurnRow
@@ -164,8 +165,14 @@ class RunData:
         return self.run.id
 
     @property
+    def state(self) -> str:
+        """The run's status, ``interrupted`` if its process died mid-run (``sim.runstate``)."""
+        return run_state(self.run)
+
+    @property
     def finished(self) -> bool:
-        return self.run.status != "running"
+        """Whether the run reached its end: anything else is a snapshot of the rows so far."""
+        return self.run.status == "finished"
 
     def _load(self, model: type[R], *order: Any) -> list[R]:
         name = model.__tablename__  # type: ignore[attr-defined]

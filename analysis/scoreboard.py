@@ -114,7 +114,8 @@ def _run_entry(r: RunData) -> dict[str, Any]:
     return {
         "run_id": r.run_id,
         "name": r.run.name,
-        "status": r.run.status,
+        "status": r.state,
+        "finished": r.finished,  # False: the numbers are of the rows so far
         "seed": r.run.seed,
         "sim_hours_planned": r.run.sim_hours,
         "sim_hours_done": round(r.sim_hours_done, 4),

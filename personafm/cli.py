@@ -33,6 +33,7 @@ from personafm.replaying import (
     forked_scenario,
     recorded_until_s,
     rerun,
+    resume,
     scenario_of,
 )
 from personafm.runner import RunResult, run_scenario
@@ -42,6 +43,7 @@ from personafm.summary import list_runs, station_summary
 from sim.clock import parse_duration
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
+from sim.runstate import run_state
 from sim.store import DEFAULT_DB_URL, StoreError, open_store
 from sim.text import excerpt, printable
 
@@ -221,6 +223,13 @@ def _parser() -> argparse.ArgumentParser:
     fk.add_argument("--quiet", action="store_true", help="no progress bar")
     db(fk)
     fk.set_defaults(func=cmd_fork)
+
+    rs = sub.add_parser("resume", help="continue a stopped or interrupted run where it stopped")
+    rs.add_argument("run", help="run id, unique prefix, or 'latest'")
+    rs.add_argument("--log-dir", default="logs", type=Path)
+    rs.add_argument("--quiet", action="store_true", help="no progress bar")
+    db(rs)
+    rs.set_defaults(func=cmd_resume)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -448,6 +457,20 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_resume(args: argparse.Namespace) -> int:
+    engine = open_store(args.db)
+    parent = resolve_run(engine, args.run)
+    with _progress(args.quiet, parent.sim_hours) as on_progress:
+        row, result = resume(engine, parent.id, log_dir=args.log_dir, on_progress=on_progress)
+    out.print(
+        f"resumed {safe(row.id)} from {max(row.checkpoint_s or 0.0, 0.0) / 3600:.3g}h "
+        f"({row.checkpoint_events:,} stored events kept): {safe(result.status)}",
+        highlight=False,
+    )
+    _report(engine, result)
+    return 0 if result.status == "finished" else 1
+
+
 def cmd_fork(args: argparse.Namespace) -> int:
     at_s = _time("--at", args.at)
     engine = open_store(args.db)
@@ -593,6 +616,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     engine = open_store(args.db)
     run = resolve_run(engine, args.run)
+    state = run_state(run)
+    if state != "finished":
+        err.print(
+            f"note: run {safe(run.id)} is {safe(state)}: the export holds its rows so far",
+            highlight=False,
+        )
     drop = ("run_id",) if args.no_run_id else ()
     if args.out is None:
         n = write_export(engine, run.id, args.what, args.format, sys.stdout, drop=drop)
@@ -621,9 +650,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     out.print(table(board))
     if board.divergence:
         out.print(divergence_table(board))
-    unfinished = [r["run_id"] for r in board.runs if r["status"] == "running"]
+    unfinished = [f"{r['run_id']} ({r['status']})" for r in board.runs if not r["finished"]]
     if unfinished:
-        err.print(f"note: run(s) {', '.join(unfinished)} unfinished: numbers so far")
+        err.print(
+            f"note: run(s) {', '.join(unfinished)} did not finish: numbers of the rows so far"
+        )
     out.print(f"{safe(json_path)}\n{safe(html_path)}", highlight=False)
     return 0
 

@@ -7,16 +7,21 @@ clear error before the run starts, naming the stations and the variable.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import httpx2
 
 from personafm.scenario import Scenario
 from personafm.world import identities_for, station_streams
 from sim.models.base import Provider, ProviderError
+from sim.models.chaos import ChaosProvider, ChaosSettings, ChaosTransport
 from sim.models.hosted import NO_KEY
 from sim.models.local import LocalLlamaProvider
 from sim.models.retry import RetryPolicy
 from sim.models.spec import ModelSettings
+from sim.rng import RngStreams
 from stations.personas import ScriptedPersonas
 from stations.station import StationIdentity
 
@@ -69,23 +74,54 @@ def build_providers(
     local: LocalLlamaProvider | None = None,
     sponsor: ModelSettings | None = None,
     environ: Mapping[str, str] = os.environ,
+    clock: Callable[[], float] | None = None,
 ) -> dict[str, Provider]:
-    """One provider per route in use by stations or by model-driven sponsors."""
+    """One provider per route in use by stations or by model-driven sponsors.
+
+    A route some of whose users set ``chaos`` gets its provider wrapped in a
+    :class:`ChaosProvider` (seeded from the run seed and the route); ``clock`` is the
+    simulated now for its outage windows (``build_world`` binds it when not given).
+    """
     check_keys(identities, sponsor, environ)
     providers: dict[str, Provider] = {}
     for key, route in routes(identities, sponsor).items():
         spec = route.spec
+        callers = {i.call_sign: i.spec.chaos for i in identities if i.spec.route == key}
+        others = sponsor.chaos if sponsor is not None and sponsor.route == key else None
+        chaotic = others is not None or any(c is not None for c in callers.values())
+        transport = ChaosTransport() if chaotic and spec.is_hosted else None
+        inner: Provider
         if spec.provider == "local":
-            providers[key] = local or LocalLlamaProvider()
+            inner = local or LocalLlamaProvider()
         elif spec.provider == "scripted":
             scripted = [i for i in identities if i.spec.provider == "scripted"]
-            providers[key] = ScriptedPersonas(
+            inner = ScriptedPersonas(
                 {i.call_sign: i.spec.persona for i in scripted},
                 {i.call_sign: station_streams(run_seed, i).stream("persona") for i in scripted},
             )
         else:
-            providers[key] = hosted_provider(spec, run_seed, environ)
+            inner = hosted_provider(spec, run_seed, environ, transport)
+        providers[key] = (
+            chaos_wrapper(inner, key, run_seed, callers, others, transport, clock)
+            if chaotic
+            else inner
+        )
     return providers
+
+
+def chaos_wrapper(
+    inner: Provider,
+    route: str,
+    run_seed: int,
+    callers: Mapping[str, ChaosSettings | None],
+    others: ChaosSettings | None,
+    transport: ChaosTransport | None,
+    clock: Callable[[], float] | None,
+) -> ChaosProvider:
+    """``inner`` with its route's faults: per station, ``others`` for other callers (sponsors)."""
+    rng = RngStreams(run_seed).stream("chaos", route)
+    extra: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    return ChaosProvider(inner, others, rng, callers=callers, transport=transport, **extra)
 
 
 def providers_for(
@@ -97,10 +133,17 @@ def providers_for(
     )
 
 
-def hosted_provider(spec: ModelSettings, seed: int, environ: Mapping[str, str]) -> Provider:
+def hosted_provider(
+    spec: ModelSettings,
+    seed: int,
+    environ: Mapping[str, str],
+    transport: ChaosTransport | None = None,
+) -> Provider:
+    """The SDK-backed provider for ``spec``; with ``transport``, its HTTP goes through it
+    (chaos serves 429/5xx bursts there, so the provider's own retries answer them)."""
     key = environ.get(spec.key_env, "") or NO_KEY  # loopback servers take any key
     retry = RetryPolicy(max_retries=spec.max_retries)
-    common = {
+    common: dict[str, Any] = {
         "api_key": key,
         "base_url": spec.base_url or None,
         "max_concurrency": spec.max_concurrency,
@@ -108,12 +151,16 @@ def hosted_provider(spec: ModelSettings, seed: int, environ: Mapping[str, str]) 
         "retry": retry,
         "seed": seed,
     }
+    if transport is not None:  # the SDKs' own client defaults, over the chaos transport
+        common["http_client"] = httpx2.Client(
+            transport=transport, timeout=spec.timeout_s, follow_redirects=True
+        )
     if spec.provider == "openai":
         from sim.models.openai_provider import OpenAIProvider
 
-        return OpenAIProvider(label="openai", structured=spec.structured, **common)  # type: ignore[arg-type]
+        return OpenAIProvider(label="openai", structured=spec.structured, **common)
     if spec.provider == "anthropic":
         from sim.models.anthropic_provider import AnthropicProvider
 
-        return AnthropicProvider(label="anthropic", **common)  # type: ignore[arg-type]
+        return AnthropicProvider(label="anthropic", **common)
     raise ProviderError(f"unknown provider {spec.provider!r}")

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from analysis.reader import read_run
 from personafm.export import RunNotFound, iter_rows, resolve_run
-from personafm.runner import ReplayPlan, RunResult, run_scenario
+from personafm.runner import ReplayPlan, ResumePlan, RunResult, run_scenario
 from personafm.scenario import (
     Scenario,
     ScenarioError,
@@ -30,7 +30,9 @@ from personafm.scenario import (
     parse_scenario,
     set_dotted,
 )
+from sim.models.base import Provider
 from sim.replay import Replay
+from sim.runstate import run_state
 from sim.store import RunRow
 from sim.text import excerpt
 
@@ -157,6 +159,55 @@ def check_fork_time(scenario: Scenario, at_s: float) -> None:
         raise ScenarioError(
             f"--at {at_s / 3600:g}h must lie inside the run (0 < T < {scenario.run.hours:g}h)"
         )
+
+
+RESUMABLE = ("stopped", "interrupted", "failed")
+
+
+def resume(
+    engine: Engine,
+    ref: str,
+    *,
+    log_dir: Path = Path("logs"),
+    on_progress: Callable[[float], None] | None = None,
+    providers: dict[str, Provider] | None = None,
+    cost_limit_usd: float | None = None,
+) -> tuple[RunRow, RunResult]:
+    """Continue an interrupted or stopped run from its last consistent point, in place.
+
+    The simulation is replayed from the start: calls up to the checkpoint are served
+    from the run's own recording (already paid for), the events the store holds are
+    skipped, and from the checkpoint on it runs live, writing into the same run.
+    """
+    row = resolve_run(engine, ref)
+    state = run_state(row)
+    if state not in RESUMABLE:
+        what = {"running": "is still running" + (f" ({row.owner})" if row.owner else "")}
+        raise ScenarioError(
+            f"run {row.id} {what.get(state, state)}: only a stopped or interrupted run "
+            "resumes (a finished one can be forked: `personafm fork`)"
+        )
+    if row.checkpoint_s is None and not row.owner:
+        raise ScenarioError(
+            f"run {row.id} has no consistent point stored (an older Persona FM made it): "
+            "re-run or fork it instead"
+        )
+    # killed before its first commit: nothing but the run row is stored; start over in it
+    at = row.checkpoint_s if row.checkpoint_s is not None else -1.0
+    plan = ResumePlan(Replay.from_store(engine, row.id), at, row.checkpoint_events)
+    result = run_scenario(
+        scenario_of(row),
+        engine=engine,
+        run_id=row.id,
+        resume=plan,
+        scenario_path=row.scenario_path,
+        scenario_text=row.scenario_toml,
+        log_dir=log_dir,
+        on_progress=on_progress,
+        providers=providers,
+        cost_limit_usd=cost_limit_usd,
+    )
+    return row, result
 
 
 def check_recorded(engine: Engine, parent: RunRow, at_s: float) -> None:

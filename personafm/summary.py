@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from analysis.reader import read_run
+from sim.runstate import run_state
 from sim.store import RunRow
 from stations.records import StationRow
 
@@ -81,7 +82,7 @@ def list_runs(engine: Engine) -> list[dict[str, Any]]:
                 "id": r.id,
                 "name": r.name,
                 "created_at": r.created_at.isoformat(timespec="seconds"),
-                "status": r.status,
+                "status": run_state(r),  # type: ignore[arg-type]
                 "seed": r.seed,
                 "sim_hours": r.sim_hours,
                 "stations": r.n or 0,

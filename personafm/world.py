@@ -18,6 +18,7 @@ from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.dispatch import Dispatcher
 from sim.models.base import Provider
+from sim.models.chaos import bind_clock
 from sim.models.local import smollm2_path
 from sim.rng import RngStreams, derive_seed
 from stations.records import SegmentAired
@@ -78,6 +79,7 @@ def build_world(
 ) -> World:
     """Assemble the run; ``dispatch`` goes to the Dispatcher (prices, cost limit, replay)."""
     env = simpy.Environment()
+    bind_clock(providers, lambda: env.now)  # chaos outage windows are in simulated time
     catalog = catalog or bundled_catalog()
     eco = scenario.economy
     run_seed = scenario.run.seed

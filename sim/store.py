@@ -3,7 +3,8 @@
 SQLite under ``logs/`` by default, any SQLAlchemy URL (e.g. PostgreSQL) otherwise.
 Domain packages declare their own tables; ``open_store`` creates every table
 registered in ``SQLModel.metadata`` at the time it is called, so the
-composition root imports the domains first.
+composition root imports the domains first. A database written by an older Persona FM is
+migrated first (``sim.migrate``); one written by a newer one is refused.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, Engine, Index, event, inspect
+from sqlalchemy import BigInteger, Connection, Engine, Index, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Field, SQLModel, create_engine
+
+from sim import migrate
 
 DEFAULT_DB_URL = "sqlite:///logs/personafm.db"
 
@@ -53,6 +56,12 @@ class RunRow(SQLModel, table=True):
     scenario_json: str = ""  # the scenario as run (file, overrides and patches applied)
     price_table: str = ""  # version of the price table calls were costed with
     cost_usd: float = 0.0
+    # crash safety: the process running it, its last sign of life, and the last consistent
+    # point (every event up to simulated time checkpoint_s is stored: checkpoint_events rows)
+    owner: str = ""  # host:pid
+    heartbeat_at: datetime | None = None
+    checkpoint_s: float | None = None
+    checkpoint_events: int = 0
 
 
 class BlobRow(SQLModel, table=True):
@@ -118,7 +127,8 @@ def normalise_db_url(url: str) -> str:
 
 
 def open_store(url: str = DEFAULT_DB_URL) -> Engine:
-    """Create the engine (and the SQLite file's folder) and all registered tables."""
+    """Create the engine (and the SQLite file's folder), migrate an older schema to this
+    version's, and create all registered tables."""
     url = normalise_db_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -126,24 +136,34 @@ def open_store(url: str = DEFAULT_DB_URL) -> Engine:
     engine = create_engine(url)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    _create_schema(engine)
+    try:
+        _create_schema(engine)
+    except migrate.SchemaTooNew as exc:
+        engine.dispose()
+        raise StoreError(
+            f"{_where(url)}: its schema is at revision {exc}, which this Persona FM does not "
+            f"know (it knows up to {migrate.head()}); a newer Persona FM wrote it. Upgrade "
+            "Persona FM to use it, or use another --db."
+        ) from exc
     _check_columns(engine, url)
     return engine
+
+
+def _where(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 SCHEMA_TRIES = 20
 
 
 def _create_schema(engine: Engine) -> None:
-    """Create missing tables and indexes, safely when several processes open a new
-    database at once: whoever loses a race to create a table (SQLite: "already exists" or
-    "locked"; PostgreSQL: a duplicate type) looks again and finds it there."""
+    """Migrate, then create missing tables and indexes (``sim.migrate.upgrade``), safely when
+    several processes open a database at once: they take turns under a schema lock, and one
+    that still loses a race (SQLite: "locked" past the busy timeout; a process creating
+    tables outside the lock) looks again and finds the schema there."""
     for attempt in range(SCHEMA_TRIES):
         try:
-            SQLModel.metadata.create_all(engine)
-            for table in SQLModel.metadata.sorted_tables:  # indexes added to older tables
-                for index in table.indexes:
-                    index.create(engine, checkfirst=True)
+            migrate.upgrade(engine, _create_tables)
             return
         except (OperationalError, IntegrityError, ProgrammingError):
             if attempt == SCHEMA_TRIES - 1:
@@ -151,15 +171,32 @@ def _create_schema(engine: Engine) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
+def _create_tables(conn: Connection) -> None:
+    """Every registered table a database lacks, and indexes added to older tables."""
+    SQLModel.metadata.create_all(conn)
+    for table in SQLModel.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
+
+
 def _check_columns(engine: Engine, url: str) -> None:
-    """Refuse a database whose tables predate columns this version writes."""
+    """Safety net after migrating: refuse a table still lacking a column this version
+    writes, naming the migration that should have added it."""
     inspector = inspect(engine)
     for table in SQLModel.metadata.sorted_tables:
         have = {c["name"] for c in inspector.get_columns(table.name)}
         missing = [c.name for c in table.columns if c.name not in have]
         if missing:
-            where = make_url(url).render_as_string(hide_password=True)
+            adds = migrate.added_columns()
+            failed = sorted({adds[table.name, m] for m in missing if (table.name, m) in adds})
+            why = (
+                f"migration {', '.join(failed)} did not add them"
+                if failed
+                else "no migration adds them"
+            )
+            engine.dispose()
             raise StoreError(
-                f"{where}: table {table.name!r} lacks column(s) {', '.join(missing)}; it was "
-                "written by an older Persona FM. Use another --db, or move the old file away."
+                f"{_where(url)}: table {table.name!r} lacks column(s) {', '.join(missing)} "
+                f"after migrating to {migrate.head()}: {why}. Please report this; meanwhile "
+                "use another --db."
             )

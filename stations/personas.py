@@ -72,10 +72,21 @@ class ScriptedPersonas:
     ) -> None:
         self.traits = dict(traits)
         self._rngs = dict(rngs)
+        # each answer draws from a stream of its own, keyed by the station and the request's
+        # seed: no state carries from call to call, so a run resumed (or forked) mid-way
+        # answers exactly as the uninterrupted run would have
+        self._salts = {station: rng.getrandbits(64) for station, rng in self._rngs.items()}
+
+    def _rng(self, request: ModelRequest) -> random.Random | None:
+        rng = self._rngs.get(request.station)
+        seed = request.params.get("seed")
+        if rng is None or not isinstance(seed, int):
+            return rng
+        return random.Random(f"{self._salts[request.station]}:{seed}")
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         traits = self.traits.get(request.station)
-        rng = self._rngs.get(request.station)
+        rng = self._rng(request)
         if request.tool_name in (STATION_TURN, TALK_TOOL):
             if traits is None or rng is None:
                 return ModelResponse(text="", ok=False, error=f"no persona for {request.station}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,12 @@ def scripted_toml(
         f"[model.persona]\ntics = ['Stay golden!']\ntic_rate = 0.5\n{persona}\n"
         f"[economy]\n{economy}\n" + "\n".join(blocks)
     )
+
+
+def default_sigint() -> None:
+    """For a child process: a child of a background job inherits an ignored SIGINT (and
+    Python then never turns Ctrl-C into KeyboardInterrupt); restore the default."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def scripted_scenario(**kwargs: Any) -> Scenario:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from sim.store import open_store
-from tests.helpers import scripted_toml
+from tests.helpers import default_sigint, scripted_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def test_a_signal_stops_the_run_cleanly_with_its_counters(tmp_path: Path, sig: i
     proc = subprocess.Popen(
         [sys.executable, "-m", "personafm.cli", "run", str(scenario), "--db", url, "--quiet",
          "--log-dir", str(tmp_path / "logs")],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=default_sigint,
     )  # fmt: skip
     engine = open_store(url)
     try:

@@ -252,7 +252,7 @@ def _trigrams(text: str) -> set[str]:
 
 
 def test_timeline_cards_alerts_and_deals(engine: Engine, tmp_path: Path) -> None:
-    persona = "template_rate = 0.9\n"  # 90% of talk follows "... is in the books. Next up"
+    persona = "template_rate = 0.9\ngullibility = 0.9\n"  # the template 90%; scams taken
     result = run(scripted_scenario(hours=24, stations=2, persona=persona), engine, tmp_path)
     tl = Timeline.from_store(engine, result.run_id)
     card = tl.card("KTA", 20 * 3600)

@@ -41,6 +41,7 @@ class CellTask:
     local_threads: int
     log_dir: str
     cost_limit_usd: float | None = None
+    resume: bool = False  # continue the cell's interrupted run in place (``personafm resume``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,14 +97,23 @@ def run_cell(task: CellTask) -> CellOutcome:
         local = (
             LocalLlamaProvider(n_threads=task.local_threads) if uses_local_model(scenario) else None
         )
-        result = run_scenario(
-            scenario,
-            engine=engine,
-            run_id=task.run_id,
-            log_dir=Path(task.log_dir),
-            providers=providers_for(scenario, local=local),
-            cost_limit_usd=task.cost_limit_usd,
-        )
+        providers = providers_for(scenario, local=local)
+        if task.resume:  # the cell's interrupted run goes on in place, from its checkpoint
+            from personafm.replaying import resume
+
+            _, result = resume(
+                engine, task.run_id, log_dir=Path(task.log_dir), providers=providers,
+                cost_limit_usd=task.cost_limit_usd,
+            )  # fmt: skip
+        else:
+            result = run_scenario(
+                scenario,
+                engine=engine,
+                run_id=task.run_id,
+                log_dir=Path(task.log_dir),
+                providers=providers,
+                cost_limit_usd=task.cost_limit_usd,
+            )
     except Exception as exc:  # a cell that fails is recorded and the grid goes on
         error = f"{type(exc).__name__}: {exc}"[:2000]
         finish_cell(engine, task.cell_id, FAILED, 0.0, error)

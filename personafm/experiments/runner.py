@@ -40,6 +40,8 @@ from personafm.experiments.store import (
     spent_usd,
 )
 from personafm.runner import new_run_id
+from sim.runstate import run_state
+from sim.store import RunRow
 
 
 class ExperimentError(RuntimeError):
@@ -137,7 +139,7 @@ def run_experiment(
                     break
                 cell = todo.pop(0)
                 share = None if left is None else left / min(executor.slots, len(todo) + 1)
-                task = _task(exp, cell, db_url, threads, log_dir, share)
+                task = _task(engine, exp, cell, db_url, threads, log_dir, share)
                 current = cell
                 try:
                     in_flight[executor.submit(task)] = cell
@@ -175,15 +177,34 @@ def _budget_left(state: GridState) -> float | None:
 
 
 def _task(
-    exp: Experiment, cell: CellRow, db_url: str, threads: int, log_dir: Path, limit: float | None
+    engine: Engine,
+    exp: Experiment,
+    cell: CellRow,
+    db_url: str,
+    threads: int,
+    log_dir: Path,
+    limit: float | None,
 ) -> CellTask:
     assert cell.id is not None
     scenario = exp.cell_scenario(cell.arm, cell.seed)
+    resumable = (
+        cell.status == INTERRUPTED and cell.run_id is not None and _resumable(engine, cell.run_id)
+    )
     return CellTask(
-        db_url=db_url, cell_id=cell.id, arm=cell.arm, seed=cell.seed, run_id=new_run_id(),
+        db_url=db_url, cell_id=cell.id, arm=cell.arm, seed=cell.seed,
+        run_id=cell.run_id if resumable and cell.run_id else new_run_id(),
         scenario_json=scenario.model_dump_json(), local_threads=threads,
-        log_dir=str(log_dir), cost_limit_usd=limit,
+        log_dir=str(log_dir), cost_limit_usd=limit, resume=resumable,
     )  # fmt: skip
+
+
+def _resumable(engine: Engine, run_id: str) -> bool:
+    """An interrupted cell's run continues in place if it stopped at a consistent point."""
+    from personafm.replaying import RESUMABLE
+
+    with Session(engine) as s:
+        row = s.get(RunRow, run_id)
+    return row is not None and bool(row.owner) and run_state(row) in RESUMABLE
 
 
 def _settle(

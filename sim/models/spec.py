@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim.models.chaos import ChaosSettings
 from sim.text import excerpt
 
 PROVIDER_KINDS: tuple[str, ...] = ("local", "scripted", "openai", "anthropic")
@@ -53,6 +54,13 @@ class ModelSettings(BaseModel):
     structured: Literal["tool", "json"] = Field(
         "tool",
         description="openai: a forced tool call (tool) or response_format JSON schema (json).",
+    )
+    chaos: ChaosSettings | None = Field(
+        None,
+        description="Faults injected into this model's live calls, to test that a run "
+        "survives them (recorded, so a re-run is exact); the per-call chances of timeout, "
+        "hung, http_429, http_5xx, truncated and schema_violation add up to at most 1. "
+        "Not set: none.",
     )
 
     @model_validator(mode="before")
