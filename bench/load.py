@@ -1,0 +1,97 @@
+"""Load benchmark: many scripted stations for a long time, with memory and store size.
+
+Cases (each in a process of its own, so peak memory is the case's own):
+  1000x7   1,000 scripted stations for 7 simulated days
+  10000x1  10,000 scripted stations for 1 simulated day
+For each: wall time, events/s, peak RSS, store size per station-day, and the time and
+peak RSS of exporting the as-run log (streamed). Scale the cases down with --scale
+(e.g. 0.1) for a quick look; the issue's figures are at --scale 1.
+
+    .venv/bin/python bench/load.py [--case 1000x7|10000x1] [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+CASES = {"1000x7": (1000, 7.0), "10000x1": (10000, 1.0)}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def one(stations: int, days: float) -> dict[str, float]:
+    from personafm.export import write_export
+    from personafm.runner import run_scenario
+    from personafm.scenario import load_scenario
+    from sim.store import open_store
+
+    scenario, _, _ = load_scenario("stress", {"run.hours": days * 24})
+    groups = len(scenario.stations)
+    per = [stations // groups + (1 if i < stations % groups else 0) for i in range(groups)]
+    scenario = scenario.model_copy(
+        update={
+            "stations": [
+                s.model_copy(update={"count": n})
+                for s, n in zip(scenario.stations, per, strict=True)
+            ]
+        }
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "load.db"
+        engine = open_store(f"sqlite:///{db}")
+        t0 = time.perf_counter()
+        result = run_scenario(scenario, engine=engine, log_dir=Path(tmp) / "logs")
+        wall = time.perf_counter() - t0
+        run_peak = peak_mb()
+        t0 = time.perf_counter()
+        rows = write_export(engine, result.run_id, "asrun", "jsonl", io.StringIO())
+        export_s = time.perf_counter() - t0
+        size = db.stat().st_size + sum(p.stat().st_size for p in Path(tmp).glob("load.db-*"))
+        return {
+            "stations": stations,
+            "days": days,
+            "wall_s": round(wall, 1),
+            "events_per_s": round(result.events / wall),
+            "peak_rss_mb": round(run_peak),
+            "store_kb_per_station_day": round(size / 1024 / (stations * days), 1),
+            "asrun_rows": rows,
+            "export_asrun_s": round(export_s, 1),
+            "peak_rss_after_export_mb": round(peak_mb()),
+        }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--case", choices=sorted(CASES))
+    ap.add_argument("--scale", type=float, default=1.0, help="multiply stations by this")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        stations, days = CASES[args.case]
+        print(json.dumps(one(max(4, round(stations * args.scale)), days)))
+        return
+    for case in [args.case] if args.case else list(CASES):
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", "--case", case, "--scale", str(args.scale)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        print(
+            f"{case} (scale {args.scale:g}): " + ", ".join(f"{k} {v}" for k, v in figures.items())
+        )
+
+
+if __name__ == "__main__":
+    main()
