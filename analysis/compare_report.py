@@ -9,8 +9,6 @@ check-script convention, so a headless browser can count the plots that rendered
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from analysis.compare import METHOD, ArmResult, Comparison, Contrast, MetricComparison
-from analysis.report import CHECK_JS, CSS, _e, _plain, _style, _svg, palette
+from analysis.report import _e, _plain, _style, _svg, page, palette
 from sim.text import printable
 
 ALPHA = 0.05
@@ -107,19 +105,7 @@ def render_compare_report(c: Comparison, title: str) -> str:
         _section("How different the talk is", [_divergence_table(c)]),
         _section("Method", [f'<p class="note">{_e(NOTE)}</p>', _method_list()]),
     ]
-    script_hash = base64.b64encode(hashlib.sha256(CHECK_JS.encode()).digest()).decode()
-    csp = (
-        "default-src 'none'; style-src 'unsafe-inline'; "
-        f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + f"\n<script>{CHECK_JS}</script>\n</body>\n</html>\n"
-    )
+    return page(title, body)
 
 
 def _header(c: Comparison, title: str) -> str:

@@ -198,6 +198,12 @@ def render_report(board: Scoreboard) -> str:
     names = ", ".join(str(r.get("name", "")) for r in board.runs if r.get("name"))
     if names:
         title += f" — {names}"
+    return page(title, body)
+
+
+def page(title: str, body: Sequence[str]) -> str:
+    """A whole offline page: the sections, the style, and the check script that only a
+    Content-Security-Policy naming its hash lets run (so injected markup never can)."""
     script_hash = base64.b64encode(hashlib.sha256(CHECK_JS.encode()).digest()).decode()
     csp = (
         "default-src 'none'; style-src 'unsafe-inline'; "

@@ -234,13 +234,18 @@ def load_scenario(
 ) -> tuple[Scenario, Path, str]:
     """(scenario, resolved path, file text). A bare name looks in ``scenarios/``."""
     resolved = resolve_scenario_path(path)
-    try:
-        text = resolved.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{resolved}: cannot read scenario: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{resolved}: {not_utf8(exc)}") from None
+    text = read_utf8(resolved, "scenario")
     return parse_scenario(text, str(resolved), overrides), resolved, text
+
+
+def read_utf8(path: Path, what: str) -> str:
+    """A file's text, or a ``ScenarioError`` naming the file and why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read {what}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: {not_utf8(exc)}") from None
 
 
 def not_utf8(exc: UnicodeDecodeError) -> str:

@@ -41,7 +41,7 @@ from personafm.scenario import (
     format_errors,
     load_scenario,
     merge_patch,
-    not_utf8,
+    read_utf8,
     set_dotted,
 )
 from sim.rng import MAX_SEED
@@ -215,10 +215,5 @@ def parse_experiment(
 def load_experiment(path: str | Path) -> tuple[Experiment, Path, str]:
     """(experiment, resolved path, file text). A bare name looks in ``experiments/``."""
     resolved = resolve_experiment_path(path)
-    try:
-        text = resolved.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{resolved}: {not_utf8(exc)}") from None
-    except OSError as exc:
-        raise ScenarioError(f"{resolved}: cannot read: {exc.strerror}") from None
+    text = read_utf8(resolved, "experiment")
     return parse_experiment(text, str(resolved), resolved.parent), resolved, text
