@@ -15,6 +15,7 @@ import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 from analysis.textstats import tokens
 
@@ -65,9 +66,11 @@ def embed_texts(texts: Sequence[str], dim: int = 50, seed: int = 0) -> np.ndarra
     with np.errstate(invalid="ignore", divide="ignore"):
         try:
             svd = TruncatedSVD(n_components=k, algorithm="arpack", random_state=seed)
-            reduced = svd.fit_transform(tfidf)
+            with threadpool_limits(1):  # threaded BLAS sums in varying order: last-bit drift
+                reduced = svd.fit_transform(tfidf)
         except ArpackNoConvergence:  # rare; the randomized solver always returns
-            reduced = TruncatedSVD(n_components=k, random_state=seed).fit_transform(tfidf)
+            with threadpool_limits(1):
+                reduced = TruncatedSVD(n_components=k, random_state=seed).fit_transform(tfidf)
     reduced = reduced.astype(np.float64)
     return _normalise_rows(reduced)
 
