@@ -209,11 +209,11 @@ def test_cli_writes_the_documented_schema_and_matches_the_api(
     url = str(engine.url)
     assert main(["analyze", run_id, "--db", url, "--out", str(tmp_path / "out")]) == 0
     data: dict[str, Any] = json.loads((tmp_path / "out" / "scoreboard.json").read_text("utf-8"))
-    # the API gives the same numbers (to the last digits threaded linear algebra may move)
+    # the API gives the same numbers (to the 6th decimal, which rounding may flip by one)
     api = json.loads(json.dumps(board.to_json()))
     assert _flat(data).keys() == _flat(api).keys()
     for path, value in _flat(data).items():
-        assert value == pytest.approx(_flat(api)[path], rel=1e-6, abs=1e-6), path
+        assert value == pytest.approx(_flat(api)[path], rel=1e-5, abs=1e-5), path
     assert (tmp_path / "out" / "report.html").stat().st_size > 10_000
     for entry in data["stations"]:
         for key in ("run_id", "station", "provider", "model", "system_prompt_sha256"):
