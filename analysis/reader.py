@@ -16,12 +16,11 @@ and for a timeline that follows a run another process is writing.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, make_dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, RowMapping, select
+from sqlalchemy import Engine, RowMapping, Select, case, func, select
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sqlmodel_select
 
@@ -55,6 +54,7 @@ TABLES: dict[str, type[SQLModel]] = {
 }
 FINAL_CONTRACT_STATUSES = ("completed", "cancelled", "scam")
 R = TypeVar("R", bound=SQLModel)
+STREAM_BATCH = 2000  # rows fetched at a time when streaming (a server-side cursor on PostgreSQL)
 
 
 class RunNotFound(LookupError):
@@ -119,7 +119,18 @@ def iter_table(
     if after_id:
         q = q.where(t.c.id > after_id)
     with engine.connect() as conn:
-        yield from conn.execute(q.order_by(*(t.c[o] for o in order))).mappings()
+        streamed = conn.execution_options(yield_per=STREAM_BATCH)
+        yield from streamed.execute(q.order_by(*(t.c[o] for o in order))).mappings()
+
+
+def _latest(model: type[SQLModel], run_id: str, key: str, where: Any = None) -> Any:
+    """Per ``key`` value, the run's last row of ``model`` (highest id), as a subquery."""
+    t = model.__table__  # type: ignore[attr-defined]
+    last = select(t.c[key], func.max(t.c.id).label("last_id")).where(t.c.run_id == run_id)
+    if where is not None:
+        last = last.where(where)
+    ids = last.group_by(t.c[key]).subquery()
+    return select(t).join(ids, ids.c.last_id == t.c.id).subquery()
 
 
 @dataclass(slots=True, frozen=True)
@@ -177,15 +188,33 @@ class RunData:
     def _load(self, model: type[R], *order: Any) -> list[R]:
         name = model.__tablename__  # type: ignore[attr-defined]
         if name not in self._cache:
-            t = model.__table__  # type: ignore[attr-defined]
-            q = select(t).where(t.c.run_id == self.run.id)
-            if self.only_station is not None and "station" in t.c:
-                q = q.where(t.c.station == self.only_station)
-            make = record_type(model)
-            with self.engine.connect() as conn:
-                rows = conn.execute(q.order_by(*(t.c[o] for o in order)))
-                self._cache[name] = [make(*r) for r in rows]
+            self._cache[name] = list(self.stream(model, *order))
         return self._cache[name]  # type: ignore[no-any-return]
+
+    def _query(self, q: Select[Any], t: Any) -> Select[Any]:
+        q = q.where(t.c.run_id == self.run.id)
+        if self.only_station is not None and "station" in t.c:
+            q = q.where(t.c.station == self.only_station)
+        return q
+
+    def _stream(self, q: Select[Any]) -> Iterator[Any]:
+        with self.engine.connect() as conn:
+            yield from conn.execution_options(yield_per=STREAM_BATCH).execute(q)
+
+    def stream(self, model: type[R], *order: str) -> Iterator[R]:
+        """``model``'s rows of this run as records, in ``order``, streamed: nothing is kept,
+        so memory stays flat however long the run (the lists below keep what they read)."""
+        t = model.__table__  # type: ignore[attr-defined]
+        make = record_type(model)
+        q = self._query(select(t), t).order_by(*(t.c[o] for o in order))
+        for r in self._stream(q):
+            yield make(*r)
+
+    def counts(self, model: type[SQLModel]) -> dict[str, int]:
+        """Rows of ``model`` per station, counted by the database."""
+        t = model.__table__  # type: ignore[attr-defined]
+        q = self._query(select(t.c.station, func.count()), t).group_by(t.c.station)
+        return {station: n for station, n in self._stream(q)}
 
     # -- tables, as stored ----------------------------------------------------------------
     @property
@@ -246,49 +275,65 @@ class RunData:
     def messages(self) -> list[MessageRecord]:
         """Letters and calls with their answers (a call's as it aired), by station and time."""
         if "message_records" not in self._cache:
-            answers = {r.message_id: r for r in self._load(ReplyRow, "id")}
-            outcomes = {r.message_id: r for r in self._load(MessageOutcomeRow, "id")}
-            rows = self._load(MessageRow, "station", "sim_time_s", "id")
-            out = []
-            for m in rows:
-                a, o = answers.get(m.message_id), outcomes.get(m.message_id)
-                out.append(
-                    MessageRecord(
-                        m,
-                        answer=a.text if a else "",
-                        answered_at_s=a.sim_time_s if a else None,
-                        outcome=o.outcome if o else "",
-                        outcome_detail=o.detail if o else "",
-                    )
-                )
-            self._cache["message_records"] = out
+            self._cache["message_records"] = list(self.iter_messages())
         return self._cache["message_records"]  # type: ignore[no-any-return]
+
+    def iter_messages(self) -> Iterator[MessageRecord]:
+        """``messages``, streamed: joined in the database, so memory stays flat."""
+        m = MessageRow.__table__  # type: ignore[attr-defined]
+        reply = _latest(ReplyRow, self.run.id, "message_id")
+        outcome = _latest(MessageOutcomeRow, self.run.id, "message_id")
+        q = (
+            select(m, reply.c.text, reply.c.sim_time_s, outcome.c.outcome, outcome.c.detail)
+            .outerjoin(reply, reply.c.message_id == m.c.message_id)
+            .outerjoin(outcome, outcome.c.message_id == m.c.message_id)
+        )
+        q = self._query(q, m).order_by(m.c.station, m.c.sim_time_s, m.c.id)
+        make, width = record_type(MessageRow), len(m.c)
+        for r in self._stream(q):
+            answer, answered_at, status, detail = r[width:]
+            yield MessageRecord(
+                make(*r[:width]),
+                answer=answer or "",
+                answered_at_s=answered_at,
+                outcome=status or "",
+                outcome_detail=detail or "",
+            )
 
     @property
     def contracts(self) -> list[ContractRecord]:
         """Contracts with their final status, spots aired and money paid."""
         if "contract_records" not in self._cache:
-            status: dict[str, str] = {}
-            spots: dict[str, int] = defaultdict(int)
-            paid: dict[str, int] = defaultdict(int)
-            for e in self.contract_events:
-                if e.kind in FINAL_CONTRACT_STATUSES:
-                    status[e.contract_id] = e.kind
-                elif e.kind == "spot":
-                    spots[e.contract_id] += 1
-                elif e.kind == "paid":
-                    paid[e.contract_id] += e.amount_cents
-            rows = self._load(ContractRow, "contract_id")
-            self._cache["contract_records"] = [
-                ContractRecord(
-                    r,
-                    status.get(r.contract_id, "active"),
-                    spots[r.contract_id],
-                    paid[r.contract_id],
-                )
-                for r in rows
-            ]
+            self._cache["contract_records"] = list(self.iter_contracts())
         return self._cache["contract_records"]  # type: ignore[no-any-return]
+
+    def iter_contracts(self) -> Iterator[ContractRecord]:
+        """``contracts``, streamed: their events are summed in the database."""
+        c = ContractRow.__table__  # type: ignore[attr-defined]
+        e = ContractEventRow.__table__  # type: ignore[attr-defined]
+        spot = func.sum(case((e.c.kind == "spot", 1), else_=0)).label("spots")
+        paid = func.sum(case((e.c.kind == "paid", e.c.amount_cents), else_=0)).label("paid")
+        sums = (
+            select(e.c.contract_id, spot, paid)
+            .where(e.c.run_id == self.run.id)
+            .group_by(e.c.contract_id)
+            .subquery()
+        )
+        final = _latest(
+            ContractEventRow, self.run.id, "contract_id", e.c.kind.in_(FINAL_CONTRACT_STATUSES)
+        )
+        q = (
+            select(c, final.c.kind, sums.c.spots, sums.c.paid)
+            .outerjoin(final, final.c.contract_id == c.c.contract_id)
+            .outerjoin(sums, sums.c.contract_id == c.c.contract_id)
+        )
+        q = self._query(q, c).order_by(c.c.contract_id)
+        make, width = record_type(ContractRow), len(c.c)
+        for r in self._stream(q):
+            status, spots, paid_cents = r[width:]
+            yield ContractRecord(
+                make(*r[:width]), status or "active", int(spots or 0), int(paid_cents or 0)
+            )
 
     def harness(self, station: str) -> dict[str, Any]:
         """The tools, memory and turn shape ``station`` ran with ({} for older runs)."""

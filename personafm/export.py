@@ -80,12 +80,11 @@ def iter_rows(engine: Engine, run_id: str, what: str) -> Iterator[dict[str, Any]
     if what not in COLUMNS:
         raise ValueError(f"unknown export {what!r}; choose one of {', '.join(WHATS)}")
     if what in ("messages", "contracts"):
-        run = resolve_run(engine, run_id)
-        data = RunData(engine, run)
+        data = RunData(engine, resolve_run(engine, run_id))
         if what == "messages":
-            yield from (_message(m) for m in data.messages)
+            yield from (_message(m) for m in data.iter_messages())
         else:
-            yield from (_contract(c) for c in data.contracts)
+            yield from (_contract(c) for c in data.iter_contracts())
         return
     table, order = _SOURCES[what]
     for r in iter_table(engine, run_id, table, order):

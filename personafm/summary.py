@@ -8,16 +8,21 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from analysis.reader import read_run
+from economy.audience import RatingsRow
+from economy.contracts import ContractRow
+from economy.ledger import LedgerRow
+from economy.listeners import MessageRow
 from sim.runstate import run_state
-from sim.store import RunRow
-from stations.records import StationRow
+from sim.store import FaultRow, ModelCallRow, RunRow
+from stations.records import AsRunRow, StationRow
 
 INCOME_KINDS = ("donation", "paid_request", "paid_mention", "sponsorship")
 
 
 def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     """One row per station: segments, songs, talk, words, balance, faults, calls, tokens,
-    average AQH, listener and sponsor income, contracts and messages."""
+    average AQH, listener and sponsor income, contracts and messages. Rows are streamed
+    or counted by the database, so memory does not grow with the run."""
     data = read_run(engine, run_id)
     out: dict[str, dict[str, Any]] = {}
     for s in data.stations:
@@ -27,7 +32,7 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
             "balance_usd": 0.0, "faults": 0, "calls": 0, "input_tokens": 0, "output_tokens": 0,
             "cost_usd": 0.0, "avg_aqh": 0.0, "income_usd": 0.0, "contracts": 0, "messages": 0,
         }  # fmt: skip
-    for r in data.asrun:
+    for r in data.stream(AsRunRow, "station", "seq"):
         row = out.get(r.station)
         if row is None or r.status != "aired":
             continue
@@ -38,33 +43,30 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         elif r.kind == "talk":
             row["talk_breaks"] += 1
             row["talk_words"] += len((r.text or "").split())
-    for f in data.faults:
-        if f.station in out:
-            out[f.station]["faults"] += 1
-    for c in data.calls:
+    for c in data.stream(ModelCallRow, "seq"):
         if c.station in out:  # sponsors call models too
             row = out[c.station]
             row["calls"] += 1
             row["input_tokens"] += c.input_tokens
             row["output_tokens"] += c.output_tokens
             row["cost_usd"] += c.cost_usd or 0.0
-    for e in data.ledger:
+    for e in data.stream(LedgerRow, "station", "id"):
         if e.station in out:  # sponsors hold accounts too; rows come in order
             out[e.station]["balance_usd"] = e.balance_after_cents / 100
             if e.kind in INCOME_KINDS and e.amount_cents > 0:
                 out[e.station]["income_usd"] += e.amount_cents / 100
-    aqh: dict[str, list[int]] = defaultdict(list)
-    for q in data.ratings:
-        aqh[q.station].append(q.aqh)
-    for station, values in aqh.items():
+    aqh_sum: dict[str, int] = defaultdict(int)
+    aqh_n: dict[str, int] = defaultdict(int)
+    for q in data.stream(RatingsRow, "station", "quarter_start_s"):
+        aqh_sum[q.station] += q.aqh
+        aqh_n[q.station] += 1
+    for station, n in aqh_n.items():
         if station in out:
-            out[station]["avg_aqh"] = round(sum(values) / len(values), 1)
-    for c in data.contracts:
-        if c.row.station in out:
-            out[c.row.station]["contracts"] += 1
-    for m in data.messages:
-        if m.station in out:
-            out[m.station]["messages"] += 1
+            out[station]["avg_aqh"] = round(aqh_sum[station] / n, 1)
+    for key, model in (("faults", FaultRow), ("contracts", ContractRow), ("messages", MessageRow)):
+        for station, n in data.counts(model).items():
+            if station in out:
+                out[station][key] = n
     return list(out.values())
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -14,8 +16,9 @@ from analysis.metrics import METRICS, StationSlice, metric
 from analysis.reader import RunNotFound, read_run
 from analysis.scoreboard import analyze
 from analysis.stats import Estimate, wilson
+from sim.store import open_store
 from stations.records import AsRunRow
-from tests.helpers import export_rows, run, scripted_scenario
+from tests.helpers import export_rows, query_run, run, scripted_scenario
 
 PROBES = "".join(
     f'[[listeners.probes]]\ncategory = "{c}"\nat_hours = [0.5, 1.5]\n'
@@ -88,3 +91,71 @@ def test_a_metric_is_one_registered_function(engine: Engine, stored: str) -> Non
         assert "sycophancy" not in board.stations[0]  # only the dimensions asked for
     finally:
         del METRICS["manners.thanks_rate"]
+
+
+def _joined_by_hand(engine: Engine, run_id: str) -> tuple[list[tuple], list[tuple]]:
+    """The messages and contracts views, joined in Python over the raw tables."""
+
+    def rows(table: str, order: str = "id") -> list[Any]:
+        return query_run(
+            engine, f"SELECT * FROM {table} WHERE run_id = :r ORDER BY {order}", run_id
+        )
+
+    replies = {r.message_id: r for r in rows("replies")}
+    outcomes = {r.message_id: r for r in rows("message_outcomes")}
+    messages = []
+    for m in rows("messages", "station, sim_time_s, id"):
+        a, o = replies.get(m.message_id), outcomes.get(m.message_id)
+        messages.append((m.message_id, a.text if a else "", a.sim_time_s if a else None,
+                         o.outcome if o else "", o.detail if o else ""))  # fmt: skip
+    status: dict[str, str] = {}
+    spots: dict[str, int] = defaultdict(int)
+    paid: dict[str, int] = defaultdict(int)
+    for e in rows("contract_events"):
+        if e.kind in ("completed", "cancelled", "scam"):
+            status[e.contract_id] = e.kind
+        spots[e.contract_id] += e.kind == "spot"
+        paid[e.contract_id] += e.amount_cents if e.kind == "paid" else 0
+    contracts = [
+        (
+            c.contract_id,
+            status.get(c.contract_id, "active"),
+            spots[c.contract_id],
+            paid[c.contract_id],
+        )
+        for c in rows("contracts", "contract_id")
+    ]
+    return messages, contracts
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_joined_views_are_streamed_from_the_database(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """``messages`` and ``contracts`` are joined and summed by the database (so a long run
+    streams through in flat memory) and say exactly what a join by hand says."""
+    url = (
+        f"sqlite:///{tmp_path / 'j.db'}"
+        if store == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    engine = open_store(url)
+    run_id = run(scripted_scenario(hours=30, stations=3, extra=PROBES), engine, tmp_path).run_id
+    messages, contracts = _joined_by_hand(engine, run_id)
+    data = read_run(engine, run_id)
+    got = [(m.row.message_id, m.answer, m.answered_at_s, m.outcome, m.outcome_detail)
+           for m in data.iter_messages()]  # fmt: skip
+    assert got == messages and len(messages) > 20
+    assert {m[3] for m in messages} >= {"answered", ""}
+    streamed = [
+        (c.row.contract_id, c.status, c.spots_aired, c.paid_cents) for c in data.iter_contracts()
+    ]
+    assert streamed == contracts
+    assert len(contracts) >= 2 and any(c[2] for c in contracts) and any(c[3] for c in contracts)
+    # a station's slice streams only its own rows
+    kta = data.station("KTA")
+    assert [m.row.message_id for m in kta.iter_messages()] == [
+        m.row.message_id for m in data.messages if m.station == "KTA"
+    ]
+    assert data.counts(AsRunRow) == dict(Counter(r.station for r in data.asrun))
+    engine.dispose()
