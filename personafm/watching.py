@@ -13,6 +13,7 @@ from personafm.runner import run_scenario
 from personafm.scenario import Scenario
 from sim.events import Event
 from sim.models.local import LocalLlamaProvider
+from tui.paging import Pager
 from tui.sources import AttachSource, LiveSource, StoredSource
 from tui.timeline import Timeline
 
@@ -59,9 +60,13 @@ def live_source(
     return LiveSource(timeline, run, speed=speed)
 
 
-def stored_source(engine: Engine, run_id: str, at_s: float = 0.0) -> StoredSource:
-    return StoredSource(Timeline.from_store(engine, run_id), at_s=at_s)
+def stored_source(
+    engine: Engine, run_id: str, at_s: float = 0.0, page_s: float | None = None
+) -> StoredSource:
+    """A replay that holds one page of the run at a time (``tui.paging``)."""
+    timeline = Timeline.of_run(engine, run_id)
+    return StoredSource(timeline, at_s=at_s, pager=Pager(timeline, engine, page_s))
 
 
 def attach_source(engine: Engine, run_id: str) -> AttachSource:
-    return AttachSource(Timeline.from_store(engine, run_id), engine)
+    return AttachSource(Timeline.of_run(engine, run_id), engine)

@@ -3,14 +3,18 @@ screen, and snapshots of the grid and the station screen at a fixed seed."""
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
 import io
 import math
+import random
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -26,7 +30,7 @@ from tui.app import ASRUN_ROWS, GotoScreen, PersonaApp, StationScreen
 from tui.audio_export import wav_duration
 from tui.sources import Pacer
 from tui.speech import Speaker
-from tui.timeline import Timeline
+from tui.timeline import TAIL, Timeline
 
 SIZE = (120, 40)
 
@@ -418,3 +422,66 @@ async def test_the_scoreboard_key_explains_itself_without_a_store(
         await pilot.press("b")
         await pilot.pause(0.1)
         assert not app.screen.query("#board")  # no screen pushed: a notice instead
+
+
+def _held(tl: Timeline) -> int:
+    return sum(
+        len(st.segs) + len(st.words) + len(st.ledger) + len(st.ratings) + len(st.faults)
+        + len(st.calls) + len(st.messages) + len(st.negotiations) + len(st.contracts)
+        for st in tl.stations.values()
+    )  # fmt: skip
+
+
+def _picture(tl: Timeline, t: float) -> list[tuple[Any, ...]]:
+    """What the grid and the panes' newest rows show at ``t``."""
+    out = []
+    for cs in tl.order():
+        card = tl.card(cs, t)
+        out.append((dataclasses.replace(card, cost_usd=round(card.cost_usd, 9)),
+                    [r["id"] for r in tl.rows_until(cs, "ledger", t)[-TAIL["ledger"]:]],
+                    [r["id"] for r in tl.rows_until(cs, "calls", t)[-TAIL["calls"]:]],
+                    [(r["message_id"], tl.answer(cs, r["message_id"], t))
+                     for r in tl.rows_until(cs, "messages", t)[-TAIL["messages"]:]],
+                    [s.seq for s in tl.segments(cs, t)[-TAIL["segs"]:]]))  # fmt: skip
+    return out
+
+
+def test_a_replay_holds_one_page_and_shows_what_the_whole_run_shows(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Memory stays flat as a run grows: the replay holds a page of time plus short tails,
+    and at every instant it shows exactly what a timeline of every row shows, whether it
+    got there by playing on, by stepping or by jumping."""
+    probes = '[[listeners.probes]]\ncategory = "manners"\nat_hours = [1, 13, 25, 37]\n'
+    scenario = scripted_scenario(hours=48, stations=3, extra=probes)
+    run_id = run(scenario, engine, tmp_path).run_id
+    full = Timeline.from_store(engine, run_id)
+    rng = random.Random(5)
+    instants = sorted(rng.uniform(0, 48 * 3600) for _ in range(40))
+    playing = stored_source(engine, run_id, page_s=3 * 3600)
+    jumping = stored_source(engine, run_id, page_s=3 * 3600)
+    most = 0
+    for t in instants:  # forward: plays on page by page (no reloads)
+        playing.seek(t)
+        assert _picture(playing.timeline, t) == _picture(full, t), t
+        most = max(most, _held(playing.timeline))
+    assert playing.pager is not None and playing.pager.loads <= 16
+    assert most < _held(full) / 4  # a page of 3 h (and tails) out of 48 h
+    for t in rng.sample(instants, 15):  # anywhere: reloads the page
+        jumping.seek(t)
+        assert _picture(jumping.timeline, t) == _picture(full, t), t
+    assert jumping.pager is not None and jumping.pager.loads >= 10
+    # stepping segment by segment across a page boundary, both ways
+    stepper = stored_source(engine, run_id, at_s=3 * 3600 - 120, page_s=3 * 3600)
+    starts = sorted(set(full.segment_times()))
+    i = bisect.bisect_right(starts, 3 * 3600 - 120)
+    for _ in range(6):
+        stepper.step(1)
+        assert stepper.now() == starts[i]
+        i += 1
+    for _ in range(6):
+        stepper.step(-1)
+        i -= 1
+        assert stepper.now() == starts[i - 1]
+    stepper.seek(10**9)
+    assert stepper.past_end and stepper.now() == stepper.end_s

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 
 from sim.events import Event
+from tui.paging import Pager, load_window, page_seconds
 from tui.timeline import Timeline
 
 SPEEDS: tuple[float, ...] = (1.0, 10.0, 60.0, math.inf)
@@ -189,6 +190,7 @@ class LiveSource:
                 break
             self.timeline.apply(table, row)
             n += 1
+        _keep_recent(self.timeline, self._sim_now)
         return n
 
     def now(self) -> float:
@@ -221,17 +223,32 @@ class LiveSource:
 
 
 class StoredSource:
-    """A run in the store: a playhead that plays at any speed, steps and seeks."""
+    """A run in the store: a playhead that plays at any speed, steps and seeks.
+
+    With a ``pager`` the timeline holds only the page of time around the playhead."""
 
     mode = "replay"
 
-    def __init__(self, timeline: Timeline, at_s: float = 0.0, speed: float = 60.0) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        at_s: float = 0.0,
+        speed: float = 60.0,
+        pager: Pager | None = None,
+    ) -> None:
         self.timeline = timeline
-        self._t = at_s
+        self.pager = pager
         self._speed = speed
         self._paused = True
         self._tick_wall: float | None = None
-        self._segment_times: list[float] | None = None
+        self._segment_times: tuple[int, list[float]] | None = None
+        self._t = 0.0
+        self._goto(at_s)
+
+    def _goto(self, t: float) -> None:
+        self._t = t
+        if self.pager is not None:
+            self.pager.ensure(t)
 
     def start(self) -> None:
         return
@@ -243,7 +260,7 @@ class StoredSource:
         now = time.monotonic()
         if not self._paused and self._tick_wall is not None:
             step = (now - self._tick_wall) * (self._speed if not math.isinf(self._speed) else 3600)
-            self._t = min(self.end_s, self._t + step)
+            self._goto(min(self.end_s, self._t + step))
             if self._t >= self.end_s:
                 self._paused = True
         self._tick_wall = now
@@ -252,6 +269,11 @@ class StoredSource:
     @property
     def end_s(self) -> float:
         return max(self.timeline.end_s, self.timeline.hours * 3600.0)
+
+    @property
+    def past_end(self) -> bool:
+        """Whether the run has nothing after the playhead (a seek past it stops there)."""
+        return self._t >= self.end_s
 
     def now(self) -> float:
         return self._t
@@ -275,26 +297,42 @@ class StoredSource:
     def cycle_speed(self) -> None:
         self._speed = _next_speed(self._speed)
 
+    def _times(self) -> list[float]:
+        version = self.timeline.version
+        if self._segment_times is None or self._segment_times[0] != version:
+            self._segment_times = (version, self.timeline.segment_times())
+        return self._segment_times[1]
+
     def step(self, direction: int = 1) -> None:
-        """Move to the next (or previous) segment start of any station."""
-        if self._segment_times is None or len(self._segment_times) == 0:
-            self._segment_times = self.timeline.segment_times()
-        times = self._segment_times
-        if not times:
-            return
+        """Move to the next (or previous) segment start of any station, across pages."""
+        times = self._times()
+        pager = self.pager
         if direction > 0:
-            i = bisect_right(times, self._t)
-            self._t = times[min(i, len(times) - 1)]
+            later = times[bisect_right(times, self._t) :]
+            if not later and pager is not None and pager.hi < self.end_s:
+                self._goto(pager.hi)  # the next page: its first segment is the next
+                times = self._times()
+                later = times[bisect_left(times, self._t) :]
+            if later:
+                self._goto(later[0])
         else:
-            i = bisect_left(times, self._t)
-            self._t = times[max(0, i - 1)]
+            earlier = times[: bisect_left(times, self._t)]
+            if not earlier and pager is not None and pager.lo > 0:
+                self._goto(pager.lo - 1e-6)
+                times = self._times()
+                earlier = times[: bisect_right(times, self._t)]
+            if earlier:
+                self._goto(earlier[-1])
 
     def seek(self, t: float) -> None:
-        self._t = min(max(0.0, t), self.end_s)
+        self._goto(min(max(0.0, t), self.end_s))
 
 
 class AttachSource(StoredSource):
-    """Follows a run another process is writing: polls the store and keeps up with it."""
+    """Follows a run another process is writing: polls the store and keeps up with it.
+
+    It holds the last page of time while following (older rows are trimmed as the run
+    goes on); seeking further back loads that page and holds it until following again."""
 
     mode = "attach"
 
@@ -304,14 +342,22 @@ class AttachSource(StoredSource):
         self._every_s = every_s
         self._last_poll = 0.0
         self._following = True
+        self._page_s = page_seconds(len(timeline.stations))
+        self._held: Pager | None = None  # the page shown while not following
+        self._load_edge()
+
+    def _load_edge(self) -> None:
+        load_window(self.timeline, self._engine, max(0.0, self.timeline.end_s - self._page_s))
+        self._held = None
+        self._segment_times = None
 
     def poll(self) -> int:
         added = 0
         now = time.monotonic()
-        if now - self._last_poll >= self._every_s:
+        if self._held is None and now - self._last_poll >= self._every_s:
             self._last_poll = now
             added = self.timeline.catch_up(self._engine)
-            self._segment_times = None
+            _keep_recent(self.timeline, self.timeline.end_s)
         if self._following:
             self._t = self.timeline.end_s
         else:
@@ -321,6 +367,8 @@ class AttachSource(StoredSource):
     def toggle_pause(self) -> None:
         """Pause holds the picture where it is; resume follows the live edge again."""
         self._following = not self._following
+        if self._following and self._held is not None:
+            self._load_edge()
 
     @property
     def paused(self) -> bool:
@@ -328,7 +376,18 @@ class AttachSource(StoredSource):
 
     def seek(self, t: float) -> None:
         self._following = False
+        t = min(max(0.0, t), self.end_s)
+        if self._held is None and t < self.timeline.start_s:
+            self._held = Pager(self.timeline, self._engine, self._page_s)
+        self.pager = self._held
         super().seek(t)
+
+
+def _keep_recent(timeline: Timeline, now_s: float) -> None:
+    """Trim a growing timeline to about one page behind ``now_s`` (live and attach)."""
+    page = page_seconds(len(timeline.stations))
+    if now_s - timeline.start_s > 2 * page:
+        timeline.trim(now_s - page)
 
 
 def _next_speed(speed: float) -> float:

@@ -1,28 +1,35 @@
 """What the UI shows, as a function of simulated time.
 
-Every stored row of a run (as-run, ledger, ratings, faults, calls, contracts,
-negotiations, messages) goes into per-station, time-sorted lists, whether it
-comes from the store (replay), from a store another process is writing
+Stored rows of a run (as-run, ledger, ratings, faults, calls, contracts,
+negotiations, messages) go into per-station, time-sorted lists, whether they
+come from the store (replay), from a store another process is writing
 (attach) or from the live event bus (watch). ``card(station, t)`` answers
-"what did this station look like at time t" with binary searches, so seeking
-anywhere in a month-long run is instant and live and replay share one path.
+"what did this station look like at time t" with binary searches, so live and
+replay share one path.
+
+The timeline holds a window of time, not the whole run: ``trim(cutoff)`` folds
+the rows before ``cutoff`` into per-station totals (faults, calls, cost) and
+keeps only a short tail of each list (``TAIL``: what a card and a pane show at
+the window's start). Memory therefore grows with stations, not with time;
+``tui.paging`` loads the window a replay needs from the store.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from analysis.measures.tics import catchphrase
 from analysis.reader import iter_table, read_run
 from sim.clock import SimClock
 from sim.text import printable
+from stations.records import AsRunRow
 
 # the stored tables the UI shows, ordered so that a station exists before its rows
 SHOWN_TABLES = (
@@ -37,6 +44,12 @@ ALERT_FAULTS = {
 TERMINAL = ("completed", "cancelled", "scam")
 _WORD = re.compile(r"[a-z']+")
 SPARK_POINTS = 24
+CATCHPHRASE_WINDOW = 20  # talk breaks a catchphrase is looked for in
+# rows kept per station and list from before the window: what a card or pane shows first
+TAIL = {
+    "segs": 20, "words": CATCHPHRASE_WINDOW, "ledger": SPARK_POINTS, "ratings": SPARK_POINTS,
+    "calls": 10, "messages": 10, "negotiations": 10, "contracts": 5,
+}  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -77,6 +90,55 @@ class StationTimeline:
     messages: list[dict[str, Any]] = field(default_factory=list)
     replies: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, words)
     declined: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, why)
+    # totals of the rows folded away before the window (``Timeline.trim``)
+    faults_before: int = 0
+    alerts_before: Counter[str] = field(default_factory=Counter)
+    calls_before: int = 0
+    cost_before: float = 0.0
+
+    def clear_rows(self) -> None:
+        """Forget every row (the station's name and model stay)."""
+        fresh = StationTimeline(self.call_sign, self.name, self.provider, self.model)
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
+
+    def trim(self, cutoff: float) -> None:
+        """Fold the rows before ``cutoff`` into totals, keeping ``TAIL`` of each list."""
+        cut = bisect_left(self.words_t, cutoff)
+        first, talk = cut, 0  # from the CATCHPHRASE_WINDOW-th last talk break on
+        while first > 0 and talk < CATCHPHRASE_WINDOW:
+            first -= 1
+            talk += self.words[first].kind == "talk"
+        first = min(first, max(0, cut - TAIL["words"]))
+        del self.words_t[:first], self.words[:first]
+        for times, items, keep in (
+            (self.seg_t, self.segs, TAIL["segs"]),
+            (self.ledger_t, self.ledger, TAIL["ledger"]),
+            (self.ratings_t, self.ratings, TAIL["ratings"]),
+            (self.message_t, self.messages, TAIL["messages"]),
+        ):
+            drop = max(0, bisect_left(times, cutoff) - keep)
+            del times[:drop], items[:drop]
+        f = bisect_left(self.fault_t, cutoff)
+        self.faults_before += f
+        self.alerts_before.update(kind for kind, _ in self.faults[:f] if kind in ALERT_FAULTS)
+        del self.fault_t[:f], self.faults[:f]
+        c = max(0, bisect_left(self.call_t, cutoff) - TAIL["calls"])
+        if c:
+            self.calls_before += c
+            self.cost_before = self.cost_cum[c - 1]
+            del self.call_t[:c], self.calls[:c], self.cost_cum[:c]
+        old = [n for n in self.negotiations if n["sim_time_s"] < cutoff]
+        if len(old) > TAIL["negotiations"]:
+            gone = {id(n) for n in old[: -TAIL["negotiations"]]}
+            self.negotiations = [n for n in self.negotiations if id(n) not in gone]
+        ended = [cid for cid, c in self.contracts.items() if _ended_by(c, cutoff)]
+        for cid in ended[: max(0, len(ended) - TAIL["contracts"])]:
+            del self.contracts[cid]
+        held = {m["message_id"] for m in self.messages}
+        for answers in (self.replies, self.declined):
+            for mid in [m for m, (at, _) in answers.items() if at < cutoff and m not in held]:
+                del answers[mid]
 
 
 @dataclass(slots=True)
@@ -99,6 +161,10 @@ class Card:
     faults: int
     calls: int
     cost_usd: float
+
+
+def _ended_by(contract: dict[str, Any], t: float) -> bool:
+    return contract["end_s"] <= t or any(at <= t for at, _ in contract["events"])
 
 
 def _insert(times: list[float], items: list[Any], t: float, item: Any) -> None:
@@ -132,6 +198,8 @@ class Timeline:
         self.hours = hours
         self.stations: dict[str, StationTimeline] = {}
         self.end_s = 0.0  # the latest time any row refers to
+        self.start_s = 0.0  # the window's start: rows before it are folded into totals
+        self.version = 0  # bumped whenever rows are dropped or reloaded
         self._last_ids: dict[str, int] = {}
 
     # -- building -------------------------------------------------------------------------
@@ -151,11 +219,43 @@ class Timeline:
         if handler is not None:
             handler(self, {k: _shown(v) for k, v in row.items()})
 
+    def trim(self, cutoff: float) -> None:
+        """Fold every station's rows before ``cutoff`` into totals (see the module doc)."""
+        if cutoff <= self.start_s:
+            return
+        for st in self.stations.values():
+            st.trim(cutoff)
+        self.start_s = cutoff
+        self.version += 1
+
+    def clear_rows(self) -> None:
+        """Forget every row but the stations' (a window is about to be loaded)."""
+        for st in self.stations.values():
+            st.clear_rows()
+        self._last_ids = {"stations": self._last_ids.get("stations", 0)}
+        self.start_s = 0.0
+        self.version += 1
+
     @classmethod
-    def from_store(cls, engine: Engine, run_id: str) -> Timeline:
+    def of_run(cls, engine: Engine, run_id: str) -> Timeline:
+        """An empty timeline for a stored run, its stations and end known; ``tui.paging``
+        loads the window to show."""
         run = read_run(engine, run_id).run
         tl = cls(run_id, _shown(run.name), run.seed, datetime.fromisoformat(run.sim_start),
                  run.sim_hours)  # fmt: skip
+        for r in iter_table(engine, run_id, "stations"):
+            tl.apply("stations", dict(r))
+            tl._last_ids["stations"] = r["id"]
+        a = AsRunRow.__table__  # type: ignore[attr-defined]
+        last = select(func.max(a.c.start_s)).where(a.c.run_id == run_id, a.c.status == "aired")
+        with engine.connect() as conn:
+            tl.end_s = conn.execute(last).scalar() or 0.0
+        return tl
+
+    @classmethod
+    def from_store(cls, engine: Engine, run_id: str) -> Timeline:
+        """The whole stored run, every row (for small runs and tests; the UI pages)."""
+        tl = cls.of_run(engine, run_id)
         tl.catch_up(engine)
         return tl
 
@@ -207,9 +307,9 @@ class Timeline:
             share=st.ratings[r - 1][1] if r else None,
             active_deals=self.active_deals(call_sign, t),
             alerts=self.alerts(call_sign, t, f),
-            faults=f,
-            calls=c,
-            cost_usd=st.cost_cum[c - 1] if c else 0.0,
+            faults=st.faults_before + f,
+            calls=st.calls_before + c,
+            cost_usd=st.cost_cum[c - 1] if c else st.cost_before,
         )
 
     def active_deals(self, call_sign: str, t: float) -> list[str]:
@@ -224,7 +324,7 @@ class Timeline:
     def alerts(self, call_sign: str, t: float, faults_upto: int | None = None) -> list[str]:
         st = self.stations[call_sign]
         f = bisect_right(st.fault_t, t) if faults_upto is None else faults_upto
-        seen = Counter(kind for kind, _ in st.faults[:f] if kind in ALERT_FAULTS)
+        seen = st.alerts_before + Counter(kind for kind, _ in st.faults[:f] if kind in ALERT_FAULTS)
         out = [
             f"{ALERT_FAULTS[k]} ×{n}" if n > 1 else ALERT_FAULTS[k] for k, n in sorted(seen.items())
         ]
@@ -234,7 +334,7 @@ class Timeline:
         return out
 
     def catchphrase(
-        self, call_sign: str, t: float, window: int = 20, n: int = 3
+        self, call_sign: str, t: float, window: int = CATCHPHRASE_WINDOW, n: int = 3
     ) -> tuple[str, int] | None:
         """The 3-word phrase most repeated in the last ``window`` talk breaks, if said 3+ times."""
         st = self.stations[call_sign]
@@ -320,9 +420,10 @@ def _call(tl: Timeline, row: dict[str, Any]) -> None:
     in_order = not st.call_t or row["sim_time_s"] >= st.call_t[-1]
     _insert(st.call_t, st.calls, row["sim_time_s"], row)
     if in_order:
-        st.cost_cum.append((st.cost_cum[-1] if st.cost_cum else 0.0) + (row.get("cost_usd") or 0.0))
+        before = st.cost_cum[-1] if st.cost_cum else st.cost_before
+        st.cost_cum.append(before + (row.get("cost_usd") or 0.0))
     else:
-        total, st.cost_cum = 0.0, []
+        total, st.cost_cum = st.cost_before, []
         for r in st.calls:
             total += r.get("cost_usd") or 0.0
             st.cost_cum.append(total)
@@ -342,7 +443,7 @@ def _contract(tl: Timeline, row: dict[str, Any]) -> None:
 
 def _contract_event(tl: Timeline, row: dict[str, Any]) -> None:
     contract = tl.station(row["station"]).contracts.get(row["contract_id"])
-    if contract is not None:
+    if contract is not None and row["kind"] in TERMINAL:  # spots and payments: not shown
         contract["events"].append((row["sim_time_s"], row["kind"]))
 
 
