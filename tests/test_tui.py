@@ -485,3 +485,24 @@ def test_a_replay_holds_one_page_and_shows_what_the_whole_run_shows(
         assert stepper.now() == starts[i - 1]
     stepper.seek(10**9)
     assert stepper.past_end and stepper.now() == stepper.end_s
+
+
+def test_attach_holds_the_last_page_and_loads_older_ones_on_demand(
+    engine: Engine, tmp_path: Path
+) -> None:
+    run_id = run(scripted_scenario(hours=60, stations=2), engine, tmp_path).run_id
+    full = Timeline.from_store(engine, run_id)
+    source = attach_source(engine, run_id)  # 2 stations: pages of 24 h
+    source.poll()
+    tl = source.timeline
+    assert tl.start_s == pytest.approx(full.end_s - 24 * 3600) and not source.paused
+    edge = source.now()
+    assert edge == full.end_s and _picture(tl, edge) == _picture(full, edge)
+    source.seek(5 * 3600)  # before what it holds: that page is loaded and held
+    assert source.paused and tl.start_s == 0.0
+    assert _picture(tl, 5 * 3600) == _picture(full, 5 * 3600)
+    source.poll()  # holding: no catching up into the held page
+    assert _picture(tl, 5 * 3600) == _picture(full, 5 * 3600)
+    source.toggle_pause()  # follow again: back to the edge
+    source.poll()
+    assert source.now() == edge and _picture(tl, edge) == _picture(full, edge)
