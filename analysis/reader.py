@@ -359,12 +359,20 @@ class RunData:
             self._cache["hours_done"] = min(end / 3600.0, self.run.sim_hours)
         return self._cache["hours_done"]  # type: ignore[no-any-return]
 
+    def station_named(self, text: str) -> str:
+        """The call sign ``text`` names: exactly, or in any case if only one matches."""
+        names = self.station_names
+        if text in names:
+            return text
+        matches = [n for n in names if n.casefold() == text.casefold()]
+        if len(matches) == 1:
+            return matches[0]
+        known = ", ".join(names) or "none"
+        raise RunNotFound(f"run {self.run.id} has no station {text!r} (stations: {known})")
+
     def station(self, name: str) -> RunData:
         """The same run, restricted to one station's rows (loaded on their own)."""
-        if name not in self.station_names:
-            known = ", ".join(self.station_names) or "none"
-            raise RunNotFound(f"run {self.run.id} has no station {name!r} (stations: {known})")
-        return RunData(self.engine, self.run, only_station=name)
+        return RunData(self.engine, self.run, only_station=self.station_named(name))
 
 
 def read_run(db: str | Engine, run: str) -> RunData:

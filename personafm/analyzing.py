@@ -14,13 +14,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from analysis.judge import Judge, RuleJudge
 from sqlalchemy import Engine
 
+from analysis.judge import Judge, RuleJudge
 from analysis.report import write_report
 from analysis.scoreboard import Scoreboard, analyze
 from sim.models.base import ProviderError
 from sim.models.spec import ModelSettings
+from sim.paths import default_log_dir
 
 
 def make_judge(spec: str, engine: Engine, environ: Mapping[str, str] = os.environ) -> Judge:
@@ -50,10 +51,15 @@ def make_judge(spec: str, engine: Engine, environ: Mapping[str, str] = os.enviro
 
 
 def run_analysis(
-    engine: Engine, runs: list[str], out_dir: Path, judge_spec: str = "rules", seed: int = 0
+    engine: Engine,
+    runs: list[str],
+    out_dir: Path | None = None,
+    judge_spec: str = "rules",
+    seed: int = 0,
 ) -> tuple[Scoreboard, Path, Path]:
     judge = make_judge(judge_spec, engine)
     board = analyze(engine, runs, judge=judge, seed=seed)
+    out_dir = out_dir or default_log_dir() / "analysis"
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "scoreboard.json"
     json_path.write_text(json.dumps(board.to_json(), indent=2, ensure_ascii=False) + "\n", "utf-8")

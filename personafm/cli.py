@@ -21,6 +21,7 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from analysis.reader import read_run
 from personafm.dryrun import dry_run
 from personafm.experimenting import add_commands as add_experiment_commands
 from personafm.experiments.runner import ExperimentError
@@ -44,7 +45,7 @@ from sim.clock import parse_duration
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
 from sim.runstate import run_state
-from sim.store import DEFAULT_DB_URL, StoreError, open_store
+from sim.store import StoreError, db_url, default_db_url, open_store
 from sim.text import excerpt, printable
 
 err = Console(stderr=True)
@@ -158,6 +159,13 @@ def _stdout_to_devnull() -> None:
         pass
 
 
+def _db_arg(text: str) -> str:
+    try:
+        return db_url(text)
+    except StoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that quotes what the user typed safely in its errors (it echoes choices)."""
 
@@ -173,8 +181,10 @@ def _parser() -> argparse.ArgumentParser:
     def db(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--db",
-            default=DEFAULT_DB_URL,
-            help=f"SQLAlchemy URL of the run store (default {DEFAULT_DB_URL})",
+            default=default_db_url(),
+            type=_db_arg,
+            help="the run store: a SQLite file's path or a SQLAlchemy URL "
+            f"(default {default_db_url()})",
         )
 
     r = sub.add_parser("run", help="run a scenario")
@@ -186,7 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--hours", type=HOURS, help="simulated hours (overrides run.hours)")
     r.add_argument("--seed", type=SEED, help="run seed (overrides run.seed)")
-    r.add_argument("--log-dir", default="logs", type=Path, help="where the JSONL event log goes")
+    r.add_argument("--log-dir", type=Path, help="where the JSONL event log goes (default logs)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument(
         "--max-cost", type=MAX_COST, metavar="USD", help="stop cleanly once calls cost this"
@@ -202,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
 
     rr = sub.add_parser("rerun", help="re-run a logged run from its recorded responses")
     rr.add_argument("run", help="run id, unique prefix, or 'latest'")
-    rr.add_argument("--log-dir", default="logs", type=Path)
+    rr.add_argument("--log-dir", type=Path)
     rr.add_argument("--quiet", action="store_true", help="no progress bar")
     db(rr)
     rr.set_defaults(func=cmd_rerun)
@@ -215,18 +225,19 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="change a scenario setting, e.g. stations.2.system_prompt='...' (repeatable)",
+        help="change a scenario setting, e.g. stations.WBRV.system_prompt='...' (a station by "
+        "call sign, or by its index in the file counted from 0; repeatable)",
     )
     fk.add_argument("--patch", type=Path, help="a TOML file merged over the scenario")
     fk.add_argument("--hours", type=HOURS, help="simulated hours of the fork")
-    fk.add_argument("--log-dir", default="logs", type=Path)
+    fk.add_argument("--log-dir", type=Path)
     fk.add_argument("--quiet", action="store_true", help="no progress bar")
     db(fk)
     fk.set_defaults(func=cmd_fork)
 
     rs = sub.add_parser("resume", help="continue a stopped or interrupted run where it stopped")
     rs.add_argument("run", help="run id, unique prefix, or 'latest'")
-    rs.add_argument("--log-dir", default="logs", type=Path)
+    rs.add_argument("--log-dir", type=Path)
     rs.add_argument("--quiet", action="store_true", help="no progress bar")
     db(rs)
     rs.set_defaults(func=cmd_resume)
@@ -243,7 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--seed", type=SEED, help="run seed (overrides run.seed)")
     w.add_argument("--speed", choices=("1", "10", "60", "max"), default="60",
                    help="simulated seconds per wall second (default 60)")  # fmt: skip
-    w.add_argument("--log-dir", default="logs", type=Path)
+    w.add_argument("--log-dir", type=Path)
     w.add_argument("--no-speech", action="store_true", help="never start the speech engine")
     db(w)
     w.set_defaults(func=cmd_watch)
@@ -280,7 +291,7 @@ def _parser() -> argparse.ArgumentParser:
     an.add_argument(
         "--out",
         type=Path,
-        default=Path("logs/analysis"),
+        default=None,
         help="folder for scoreboard.json and report.html (default logs/analysis)",
     )
     an.add_argument(
@@ -547,12 +558,13 @@ def cmd_export_audio(args: argparse.Namespace) -> int:
 
     engine = open_store(args.db)
     run = resolve_run(engine, args.run)
+    station = read_run(engine, run.id).station_named(args.station)
     start = _time("--from", args.start)
     end = _time("--to", args.end) if args.end else float("inf")
     rows = [
         r
         for r in iter_rows(engine, run.id, "asrun")
-        if r["station"] == args.station
+        if r["station"] == station
         and r["kind"] in ("talk", "ad")
         and r["status"] == "aired"
         and r["text"]
@@ -560,10 +572,11 @@ def cmd_export_audio(args: argparse.Namespace) -> int:
     ]
     if not rows:
         raise CliError(
-            f"no talk or ad reads for {excerpt(args.station)} in run {run.id} in that range"
+            f"no talk or ad reads for {station} in run {run.id} between "
+            f"{start / 3600:g}h and {end / 3600:g}h: widen --from/--to"
         )
     try:
-        seconds = render_wav([(args.station, r["text"]) for r in rows], args.out)
+        seconds = render_wav([(station, r["text"]) for r in rows], args.out)
     except AudioExportError as exc:
         raise CliError(str(exc)) from None
     err.print(

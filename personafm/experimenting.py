@@ -45,7 +45,7 @@ def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None], cost: 
         help="cap on the whole experiment's model cost (past attempts count)",
     )  # fmt: skip
     ex.add_argument("--yes", action="store_true", help="confirm a hosted-model grid's cost")
-    ex.add_argument("--log-dir", default="logs", type=Path)
+    ex.add_argument("--log-dir", type=Path)
     ex.add_argument("--quiet", action="store_true", help="no progress display")
     db(ex)
     ex.set_defaults(func=cmd_experiment)

@@ -93,7 +93,7 @@ def rerun(
     engine: Engine,
     ref: str,
     *,
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> tuple[RunRow, RunResult, Comparison]:
     """Re-run ``ref`` from its recording, as far as the recording reaches: a run that was
@@ -123,7 +123,7 @@ def fork(
     scenario: Scenario,
     at_s: float,
     *,
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
 ) -> RunResult:
     """Replay ``parent`` before ``at_s``, then run ``scenario`` live; a new, linked run."""
@@ -168,7 +168,7 @@ def resume(
     engine: Engine,
     ref: str,
     *,
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
     providers: dict[str, Provider] | None = None,
     cost_limit_usd: float | None = None,
@@ -237,7 +237,7 @@ def forked_scenario(
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(
-                f"--set {excerpt(item)}: expected KEY=VALUE, e.g. stations.1.seed=9"
+                f"--set {excerpt(item)}: expected KEY=VALUE, e.g. stations.WBRV.seed=9"
             )
         set_dotted(data, key.strip(), _value(raw))
     if hours is not None:

@@ -27,10 +27,11 @@ from sim.eventlog import EventLog
 from sim.events import Event
 from sim.models.base import Provider
 from sim.models.prices import PriceTable
+from sim.paths import default_log_dir
 from sim.recorder import Recorder
 from sim.replay import Replay
 from sim.runloop import run_until
-from sim.store import DEFAULT_DB_URL, ModelCallRow, RunRow, open_store, utcnow
+from sim.store import ModelCallRow, RunRow, open_store, utcnow
 
 
 @dataclass(slots=True)
@@ -86,7 +87,7 @@ def run_scenario(
     db_url: str | None = None,
     scenario_path: str = "",
     scenario_text: str = "",
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     on_progress: Callable[[float], None] | None = None,
     providers: dict[str, Provider] | None = None,
     prices: PriceTable | None = None,
@@ -112,7 +113,7 @@ def run_scenario(
     a second signal stops it at once, leaving the store at its last checkpoint.
     """
     if engine is None:
-        engine = open_store(db_url or DEFAULT_DB_URL)
+        engine = open_store(db_url)
     run_id = run_id or new_run_id()
     hours = scenario.run.hours
     identities = identities_for(scenario)
@@ -147,7 +148,7 @@ def run_scenario(
             bus.subscribe(observer)
         if scenario.run.event_log:
             name = f"{run_id}.jsonl" if resume is None else f"{run_id}.resumed-{new_run_id()}.jsonl"
-            event_log = EventLog(log_dir / name, run_id)
+            event_log = EventLog((log_dir or default_log_dir()) / name, run_id)
             bus.subscribe(event_log)
             event_log.info(
                 "run_started" if resume is None else "run_resumed",
@@ -289,6 +290,7 @@ def _insert_run(
             RunRow(
                 id=run_id,
                 name=scenario.run.name,
+                label=scenario.run.label,
                 scenario_path=scenario_path,
                 scenario_toml=scenario_text,
                 scenario_json=scenario.model_dump_json(),

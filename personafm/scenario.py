@@ -34,6 +34,11 @@ class RunSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     name: str = Field("unnamed", min_length=1, max_length=80, description="Shown in `runs`.")
+    label: str = Field(
+        "",
+        max_length=200,
+        description="Free text that tells this run apart (`--label`); shown in `runs` and `show`.",
+    )
     hours: float = Field(24.0, gt=0, le=24 * 366, description="Simulated hours to run.")
     seed: int = Field(
         0, ge=0, le=MAX_SEED, description="Run seed; every random stream derives from it."
@@ -277,12 +282,16 @@ def merge_patch(into: dict[str, Any], patch: dict[str, Any]) -> None:
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.0.c`` in parsed TOML; list items are addressed by index."""
+    """Set ``a.b.0.c`` in parsed TOML. List items are addressed by index, counted from 0
+    as in the file, or, for ``stations``, by call sign (``stations.WBRV.system_prompt``)."""
     *parents, last = dotted.split(".")
     node: Any = data
     try:
         for key in parents:
-            node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
+            if isinstance(node, list):
+                node = node[_list_index(node, key, dotted)]
+            else:
+                node = node.setdefault(key, {})
         if isinstance(node, list):
             node[int(last)] = value
         else:
@@ -291,3 +300,18 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
         raise ScenarioError(
             f"cannot set {excerpt(dotted)}: no such place in the scenario"
         ) from None
+
+
+def _list_index(items: list[Any], key: str, dotted: str) -> int:
+    """A list item's index: a number (from 0), or the call sign of a station in it."""
+    if key.lstrip("-").isdigit():
+        return int(key)
+    signs = [item.get("call_sign") if isinstance(item, dict) else None for item in items]
+    for wanted in (key, key.upper()):
+        if wanted in signs:
+            return signs.index(wanted)
+    known = ", ".join(str(s) for s in signs if s) or "none"
+    raise ScenarioError(
+        f"cannot set {excerpt(dotted)}: no station {excerpt(key)} (stations: {known}; or an "
+        "index from 0)"
+    )

@@ -24,7 +24,7 @@ def live_source(
     *,
     scenario_path: str = "",
     scenario_text: str = "",
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     speed: float = 60.0,
     run_kwargs: dict[str, Any] | None = None,
 ) -> LiveSource:

@@ -16,12 +16,28 @@ from typing import ClassVar
 
 from sqlalchemy import BigInteger, Connection, Engine, Index, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Field, SQLModel, create_engine
 
 from sim import migrate
+from sim.paths import default_log_dir
+from sim.text import excerpt
 
-DEFAULT_DB_URL = "sqlite:///logs/personafm.db"
+DB_FILE = "personafm.db"
+
+
+def default_db_url() -> str:
+    """The store a command uses without ``--db``: a SQLite file in the log folder."""
+    return f"sqlite:///{default_log_dir() / DB_FILE}"
+
+
+def db_url(text: str) -> str:
+    """A ``--db`` value as a URL: a URL as given, a plain path as a SQLite file."""
+    if "://" in text:
+        return text
+    if not text.strip():
+        raise StoreError("--db: empty; give a file path (runs.db) or a URL (postgresql://…)")
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
 def utcnow() -> datetime:
@@ -41,6 +57,7 @@ class RunRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     name: str
+    label: str = ""  # free text that tells runs apart (an experiment's arm and seed)
     scenario_path: str = ""
     scenario_toml: str = ""
     seed: int = Field(sa_type=BigInteger)  # up to 2**63 - 1: PostgreSQL's INTEGER is 32-bit
@@ -126,11 +143,18 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
-def open_store(url: str = DEFAULT_DB_URL) -> Engine:
+def open_store(url: str | None = None) -> Engine:
     """Create the engine (and the SQLite file's folder), migrate an older schema to this
-    version's, and create all registered tables."""
-    url = normalise_db_url(url)
-    parsed = make_url(url)
+    version's, and create all registered tables. ``url``: a URL or a SQLite file's path
+    (``default_db_url()`` if not given)."""
+    url = normalise_db_url(db_url(url) if url else default_db_url())
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"--db: {excerpt(url)} is not a database URL; give a file path (runs.db) or a URL "
+            "such as sqlite:///runs.db or postgresql://user@host:5432/personafm"
+        ) from None
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)

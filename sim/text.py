@@ -47,9 +47,12 @@ def excerpt(value: object, limit: int = 60) -> str:
 def csv_cell(value: Any) -> Any:
     """A value safe for a CSV cell: text is printable and never starts a formula.
 
-    Numbers pass unchanged (a negative amount stays a number); text that a
+    Numbers stay numbers (a negative amount too); a float is written with 12
+    significant digits, so a time is ``1369.2``, not ``1369.1999999999998``. Text that a
     spreadsheet would evaluate gets a leading apostrophe, the usual neutraliser.
     """
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
     if not isinstance(value, str):
         return value
     if value.startswith(FORMULA_START):

@@ -40,6 +40,7 @@ ADDED = {
     ("runs", "heartbeat_at"),
     ("runs", "checkpoint_s"),
     ("runs", "checkpoint_events"),
+    ("runs", "label"),
 }
 LATER_TABLE = "ratings_dayparts"  # an old database may lack whole tables, made by create_all
 OLD_RUN = {

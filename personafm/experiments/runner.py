@@ -40,6 +40,7 @@ from personafm.experiments.store import (
     spent_usd,
 )
 from personafm.runner import new_run_id
+from sim.paths import default_log_dir
 from sim.runstate import run_state
 from sim.store import RunRow
 
@@ -99,7 +100,7 @@ def run_experiment(
     workers: int = 1,
     ray_address: str | None = None,
     max_cost_usd: float | None = None,
-    log_dir: Path = Path("logs"),
+    log_dir: Path | None = None,
     file_path: str = "",
     file_text: str = "",
     on_update: Callable[[GridState], None] | None = None,
@@ -182,7 +183,7 @@ def _task(
     cell: CellRow,
     db_url: str,
     threads: int,
-    log_dir: Path,
+    log_dir: Path | None,
     limit: float | None,
 ) -> CellTask:
     assert cell.id is not None
@@ -194,7 +195,7 @@ def _task(
         db_url=db_url, cell_id=cell.id, arm=cell.arm, seed=cell.seed,
         run_id=cell.run_id if resumable and cell.run_id else new_run_id(),
         scenario_json=scenario.model_dump_json(), local_threads=threads,
-        log_dir=str(log_dir), cost_limit_usd=limit, resume=resumable,
+        log_dir=str(log_dir or default_log_dir()), cost_limit_usd=limit, resume=resumable,
     )  # fmt: skip
 
 

@@ -162,7 +162,9 @@ class Experiment:
 
     def cell_scenario(self, arm: str, seed: int) -> Scenario:
         scenario = self.arm_scenarios[arm]
-        run = scenario.run.model_copy(update={"seed": seed, "name": f"{self.spec.name}:{arm}"})
+        run = scenario.run.model_copy(
+            update={"seed": seed, "name": f"{self.spec.name}:{arm}", "label": f"{arm} seed {seed}"}
+        )
         return scenario.model_copy(update={"run": run})
 
     @property
