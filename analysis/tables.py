@@ -59,7 +59,8 @@ def cell(entry: Mapping[str, Any], dimension: str, key: str, fmt: str) -> str:
 
 def table(board: Scoreboard) -> Table:
     t = Table(title=f"persona scoreboard (judge: {board.judge})", title_justify="left")
-    t.add_column("")
+    width = max(len(title) for title, *_ in ROWS)
+    t.add_column("", no_wrap=True, min_width=width)  # a row's name is never cut
     for s in board.stations:
         t.add_column(Text(printable(s["label"], one_line=True)), justify="right")
     for title, dimension, key, fmt in ROWS:

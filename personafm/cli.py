@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from pydantic import BaseModel
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from analysis.reader import read_run
+from personafm.demo import add_commands as add_demo_command
 from personafm.dryrun import dry_run
 from personafm.experimenting import add_commands as add_experiment_commands
 from personafm.experiments.runner import ExperimentError
@@ -40,6 +42,7 @@ from personafm.replaying import (
 from personafm.runner import RunResult, run_scenario
 from personafm.scenario import RunSettings, Scenario, ScenarioError, load_scenario
 from personafm.settings_doc import field_bounds
+from personafm.showing import add_commands as add_show_command
 from personafm.summary import list_runs, station_summary
 from sim.clock import parse_duration
 from sim.models.base import ProviderError
@@ -49,8 +52,16 @@ from sim.store import StoreError, db_url, default_db_url, open_store
 from sim.text import excerpt, printable
 
 err = Console(stderr=True)
-# Wide when piped, so tables and ids stay on one line for scripts and logs.
-out = Console(width=None if sys.stdout.isatty() else 200, soft_wrap=True)
+out = Console(soft_wrap=True)
+PIPED_WIDTH = 200  # piped output: wide, so ids stay on one line for scripts and logs
+
+
+def _fit_consoles() -> None:
+    """The terminal's width on a terminal; ``$COLUMNS`` or ``PIPED_WIDTH`` when piped."""
+    if sys.stdout.isatty():
+        return
+    columns = os.environ.get("COLUMNS", "")
+    out.width = int(columns) if columns.isdigit() and int(columns) >= 40 else PIPED_WIDTH
 
 
 # The exit status of a process killed by SIGPIPE (128 + 13), as a shell reports it.
@@ -90,6 +101,7 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    _fit_consoles()
     with _sigterm_as_ctrl_c():
         return _main_guarded(argv)
 
@@ -178,6 +190,11 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="personafm", description="Simulate AI-run radio stations and log everything.")
     sub = p.add_subparsers(dest="command", required=True)
 
+    def summary_flags(sp: argparse.ArgumentParser) -> None:
+        how = sp.add_mutually_exclusive_group()
+        how.add_argument("--wide", action="store_true", help="every column of the summary")
+        how.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
+
     def db(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
             "--db",
@@ -202,11 +219,14 @@ def _parser() -> argparse.ArgumentParser:
         "--max-cost", type=MAX_COST, metavar="USD", help="stop cleanly once calls cost this"
     )
     r.add_argument("--prices", type=Path, help="price table (TOML) merged over the bundled one")
+    r.add_argument("--name", help="the run's name (overrides run.name)")
+    r.add_argument("--label", help="free text that tells this run apart, shown by `runs`")
     r.add_argument(
         "--dry-run",
         action="store_true",
         help="project calls, tokens and cost without calling any model or writing the store",
     )
+    summary_flags(r)
     db(r)
     r.set_defaults(func=cmd_run)
 
@@ -214,6 +234,7 @@ def _parser() -> argparse.ArgumentParser:
     rr.add_argument("run", help="run id, unique prefix, or 'latest'")
     rr.add_argument("--log-dir", type=Path)
     rr.add_argument("--quiet", action="store_true", help="no progress bar")
+    summary_flags(rr)
     db(rr)
     rr.set_defaults(func=cmd_rerun)
 
@@ -232,6 +253,7 @@ def _parser() -> argparse.ArgumentParser:
     fk.add_argument("--hours", type=HOURS, help="simulated hours of the fork")
     fk.add_argument("--log-dir", type=Path)
     fk.add_argument("--quiet", action="store_true", help="no progress bar")
+    summary_flags(fk)
     db(fk)
     fk.set_defaults(func=cmd_fork)
 
@@ -239,11 +261,13 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("run", help="run id, unique prefix, or 'latest'")
     rs.add_argument("--log-dir", type=Path)
     rs.add_argument("--quiet", action="store_true", help="no progress bar")
+    summary_flags(rs)
     db(rs)
     rs.set_defaults(func=cmd_resume)
 
     ls = sub.add_parser("runs", help="list stored runs")
     ls.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ls.add_argument("--wide", action="store_true", help="every column (created, seed, cost…)")
     db(ls)
     ls.set_defaults(func=cmd_runs)
 
@@ -306,6 +330,8 @@ def _parser() -> argparse.ArgumentParser:
     an.set_defaults(func=cmd_analyze)
 
     add_experiment_commands(sub, db, MAX_COST)
+    add_show_command(sub, db)
+    add_demo_command(sub, db)
     return p
 
 
@@ -346,6 +372,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["run.seed"] = args.seed
     if args.prices is not None:
         overrides["run.prices"] = str(args.prices)
+    if args.name is not None:
+        overrides["run.name"] = args.name
+    if args.label is not None:
+        overrides["run.label"] = args.label
     scenario, path, text = load_scenario(args.scenario, overrides)
     prices = PriceTable.load(scenario.run.prices or None)
     if args.dry_run:
@@ -353,8 +383,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     engine = open_store(args.db)
     n_stations = len(scenario.expanded())
     err.print(
-        f"[bold]{safe(scenario.run.name)}[/]: {n_stations} stations, {scenario.run.hours:g} "
-        f"simulated hours, seed {scenario.run.seed} -> {safe(_db_shown(args.db), 200)}",
+        f"[bold]{safe(scenario.run.name)}[/]: {n_stations} stations, "
+        f"{_hours(scenario.run.hours)} simulated, seed {scenario.run.seed} -> "
+        f"{safe(_db_shown(args.db), 200)}",
         highlight=False,
     )
     with _progress(args.quiet, scenario.run.hours) as on_progress:
@@ -368,7 +399,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             prices=prices,
             cost_limit_usd=args.max_cost,
         )
-    _report(engine, result)
+    _report(engine, result, args)
     return 0
 
 
@@ -388,8 +419,25 @@ def _progress(quiet: bool, hours: float) -> Iterator[Callable[[float], None]]:
         progress.update(task, completed=hours)
 
 
-def _report(engine: Any, result: RunResult) -> None:
-    _print_summary(engine, result.run_id)
+def _hours(h: float) -> str:
+    return f"{h:g} hour" if h == 1 else f"{h:g} hours"
+
+
+def _report(engine: Any, result: RunResult, args: argparse.Namespace) -> None:
+    """The run's summary: a compact table (``--wide``: every column; ``--json``: JSON on
+    standard output and nothing else there), the counters and the run id last."""
+    if args.json:
+        summary = {
+            "run_id": result.run_id, "status": result.status, "events": result.events,
+            "sim_hours": result.sim_hours, "model_calls": result.model_calls,
+            "live_calls": result.live_calls, "replayed_calls": result.replayed_calls,
+            "cost_usd": round(result.cost_usd, 6), "wall_s": round(result.wall_s, 2),
+            "event_log": str(result.event_log) if result.event_log else None,
+            "stations": station_summary(engine, result.run_id),
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    else:
+        _print_summary(engine, result.run_id, args.wide)
     if result.status == "cost_limit":
         err.print(
             f"[bold yellow]stopped at the cost limit[/]: ${result.cost_usd:.4f} spent",
@@ -401,13 +449,16 @@ def _report(engine: Any, result: RunResult) -> None:
             "add them to a price table (--prices)",
             highlight=False,
         )
+    if args.json:
+        return
     out.print(
         f"{result.events:,} events, {result.model_calls:,} model calls "
         f"({result.live_calls:,} live, {result.replayed_calls:,} replayed), "
-        f"${result.cost_usd:.4f} in {result.wall_s:.1f}s"
-        + (f"; event log {safe(result.event_log)}" if result.event_log else ""),
+        f"${result.cost_usd:.4f} in {result.wall_s:.1f}s",
         highlight=False,
     )
+    if result.event_log:
+        out.print(f"event log {safe(result.event_log)}", highlight=False)
     out.print(f"run {safe(result.run_id)}", highlight=False)
 
 
@@ -450,7 +501,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         parent, result, comparison = rerun(
             engine, parent.id, log_dir=args.log_dir, on_progress=on_progress
         )
-    _report(engine, result)
+    _report(engine, result, args)
     if comparison.first_difference is None and result.divergence is None:
         out.print(
             f"re-run of {safe(parent.id)}: as-run identical ({comparison.rows:,} rows), "
@@ -478,7 +529,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         f"({row.checkpoint_events:,} stored events kept): {safe(result.status)}",
         highlight=False,
     )
-    _report(engine, result)
+    _report(engine, result, args)
     return 0 if result.status == "finished" else 1
 
 
@@ -491,7 +542,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
     check_recorded(engine, parent, at_s)
     with _progress(args.quiet, scenario.run.hours) as on_progress:
         result = fork(engine, parent, scenario, at_s, log_dir=args.log_dir, on_progress=on_progress)
-    _report(engine, result)
+    _report(engine, result, args)
     prefix = compare_asrun(engine, parent.id, result.run_id, until_s=at_s)
     verdict = "identical" if prefix.first_difference is None else prefix.first_difference
     out.print(
@@ -590,19 +641,41 @@ SUMMARY_COLUMNS = (
     "output_tokens", "cost_usd", "avg_aqh", "messages", "contracts", "income_usd", "balance_usd",
     "faults",
 )  # fmt: skip
+# what fits in 80 columns: column -> its header (the rest: --wide or --json)
+SUMMARY_COMPACT = {
+    "station": "station", "model": "model", "songs": "songs", "talk_breaks": "talk",
+    "calls": "calls", "avg_aqh": "AQH", "balance_usd": "$ balance", "faults": "faults",
+}  # fmt: skip
 RUNS_COLUMNS = (
-    "id", "name", "created_at", "status", "seed", "sim_hours", "stations", "events", "wall_s",
-    "cost_usd", "parent_run_id",
+    "id", "name", "label", "created_at", "status", "seed", "sim_hours_done", "sim_hours",
+    "stations", "events", "wall_s", "cost_usd", "parent_run_id", "fork_at_s",
 )  # fmt: skip
+WHOLE_COLUMNS = ("id", "station", "status")
+RUNS_COMPACT = {
+    "id": "run", "name": "name · label", "status": "status", "hours": "sim h",
+    "stations": "stations", "events": "events",
+}  # fmt: skip
 
 
-def _table(rows: list[dict[str, Any]], columns: tuple[str, ...], title: str = "") -> Table:
-    table = Table(title=title or None)
-    for c in columns:
+def _table(
+    rows: list[dict[str, Any]],
+    columns: dict[str, str] | tuple[str, ...],
+    title: str = "",
+    compact: bool = False,
+) -> Table:
+    """A table of ``rows``. ``compact``: no rules between columns, and text that does not
+    fit wraps instead of being cut (an 80-column terminal shows every character)."""
+    headers = columns if isinstance(columns, dict) else {c: c.replace("_", " ") for c in columns}
+    table = Table(title=title or None, box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+                  pad_edge=not compact, show_edge=not compact)  # fmt: skip
+    for c, header in headers.items():
         numeric = bool(rows) and isinstance(rows[0][c], int | float)
-        table.add_column(c.replace("_", " "), justify="right" if numeric else "left")
+        whole = numeric or c in WHOLE_COLUMNS  # never wrapped: a run id is copied whole
+        width = max((len(_cell(r[c], False)) for r in rows), default=0) if whole else None
+        table.add_column(header, justify="right" if numeric else "left", overflow="fold",
+                         no_wrap=whole, min_width=width)  # fmt: skip
     for r in rows:
-        table.add_row(*(_cell(r[c], c.endswith("_usd")) for c in columns))
+        table.add_row(*(_cell(r[c], c.endswith("_usd")) for c in headers))
     return table
 
 
@@ -613,16 +686,29 @@ def _cell(value: Any, usd: bool) -> str:
     return safe(value, 200)
 
 
-def _print_summary(engine: Any, run_id: str) -> None:
-    out.print(_table(station_summary(engine, run_id), SUMMARY_COLUMNS, f"run {safe(run_id)}"))
+def _print_summary(engine: Any, run_id: str, wide: bool) -> None:
+    rows = station_summary(engine, run_id)
+    if wide:
+        out.print(_table(rows, SUMMARY_COLUMNS))
+    else:
+        out.print(_table(rows, SUMMARY_COMPACT, compact=True))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     runs = list_runs(open_store(args.db))
     if args.json:
         sys.stdout.write(json.dumps(runs, indent=2) + "\n")
-    else:
+    elif not runs:
+        err.print("no runs in this database yet: start one with `personafm run`")
+    elif args.wide:
         out.print(_table(runs, RUNS_COLUMNS))
+    else:
+        for r in runs:
+            r["name · label"] = " · ".join(x for x in (r["name"], r["label"]) if x)
+            done, planned = r["sim_hours_done"], r["sim_hours"]
+            r["hours"] = f"{done:g}" if done == planned else f"{done:.3g} of {planned:g}"
+        columns = {("name · label" if k == "name" else k): v for k, v in RUNS_COMPACT.items()}
+        out.print(_table(runs, columns, compact=True))
     return 0
 
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
-from analysis.reader import read_run
-from personafm.export import RunNotFound, iter_rows, resolve_run
+from analysis.reader import RunData, read_run
+from personafm.export import RunNotFound, resolve_run
 from personafm.runner import ReplayPlan, ResumePlan, RunResult, run_scenario
 from personafm.scenario import (
     Scenario,
@@ -33,8 +33,9 @@ from personafm.scenario import (
 from sim.models.base import Provider
 from sim.replay import Replay
 from sim.runstate import run_state
-from sim.store import RunRow
+from sim.store import ModelCallRow, RunRow
 from sim.text import excerpt
+from stations.records import AsRunRow
 
 
 def scenario_of(run: RunRow) -> Scenario:
@@ -58,24 +59,31 @@ class Comparison:
 def compare_asrun(
     engine: Engine, parent_id: str, child_id: str, until_s: float | None = None
 ) -> Comparison:
-    """Compare two runs' as-run exports (without run_id), optionally only segments before T."""
+    """Compare two runs' as-run logs station by station (a station's rows with the same
+    station's rows, by sequence), optionally only segments before T. Streamed: one
+    station's rows at a time are held."""
+    parent, child = read_run(engine, parent_id), read_run(engine, child_id)
 
-    def rows(run_id: str) -> list[str]:
-        out = []
-        for r in iter_rows(engine, run_id, "asrun"):
-            if until_s is not None and r["start_s"] >= until_s:
-                continue
-            r.pop("run_id")
-            out.append(json.dumps(r, ensure_ascii=False))
-        return out
+    def rows(data: RunData, station: str) -> list[str]:
+        if station not in data.station_names:
+            return []
+        return [
+            json.dumps({k: v for k, v in asdict(r).items() if k not in ("id", "run_id")},
+                       ensure_ascii=False)
+            for r in data.station(station).stream(AsRunRow, "seq")
+            if until_s is None or r.start_s < until_s
+        ]  # fmt: skip
 
-    a, b = rows(parent_id), rows(child_id)
-    for i, (x, y) in enumerate(zip(a, b, strict=False)):
-        if x != y:
-            return Comparison(len(a), f"row {i + 1}: parent {x} | re-run {y}")
-    if len(a) != len(b):
-        return Comparison(len(a), f"parent has {len(a)} rows, re-run {len(b)}")
-    return Comparison(len(a), None)
+    total = 0
+    for station in sorted(set(parent.station_names) | set(child.station_names)):
+        a, b = rows(parent, station), rows(child, station)
+        total += len(a)
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            if x != y:
+                return Comparison(total, f"{station} row {i + 1}: parent {x} | re-run {y}")
+        if len(a) != len(b):
+            return Comparison(total, f"{station}: parent has {len(a)} rows, re-run {len(b)}")
+    return Comparison(total, None)
 
 
 def recorded_until_s(engine: Engine, parent: RunRow) -> float:
@@ -83,10 +91,11 @@ def recorded_until_s(engine: Engine, parent: RunRow) -> float:
     finished, else the last thing it recorded (a segment that began, or a model call)."""
     if parent.status == "finished":
         return parent.sim_hours * 3600.0
-    data = read_run(engine, parent.id)
-    last_segment = max((r.start_s for r in data.asrun), default=0.0)
-    last_call = max((c.sim_time_s for c in data.calls), default=0.0)
-    return max(last_segment, last_call)
+    a, c = AsRunRow.__table__, ModelCallRow.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        last_segment = conn.execute(select(func.max(a.c.start_s)).where(a.c.run_id == parent.id))
+        last_call = conn.execute(select(func.max(c.c.sim_time_s)).where(c.c.run_id == parent.id))
+        return max(last_segment.scalar() or 0.0, last_call.scalar() or 0.0)
 
 
 def rerun(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from analysis.reader import read_run
 from economy.audience import RatingsRow
@@ -70,6 +70,19 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     return list(out.values())
 
 
+def _hours_done(conn: Connection, run: Any) -> float:
+    """Simulated hours a run covered: all of them if it finished, else up to its last
+    consistent point (or, for a run from before checkpoints, its last segment)."""
+    if run.status == "finished":
+        return float(run.sim_hours)
+    if run.checkpoint_s is not None:
+        end = max(0.0, run.checkpoint_s)
+    else:
+        a = AsRunRow.__table__  # type: ignore[attr-defined]
+        end = conn.execute(select(func.max(a.c.end_s)).where(a.c.run_id == run.id)).scalar() or 0.0
+    return round(min(end / 3600.0, run.sim_hours), 3)
+
+
 def list_runs(engine: Engine) -> list[dict[str, Any]]:
     rt, st = RunRow.__table__, StationRow.__table__  # type: ignore[attr-defined]
     counts = select(st.c.run_id, func.count().label("n")).group_by(st.c.run_id).subquery()
@@ -83,16 +96,18 @@ def list_runs(engine: Engine) -> list[dict[str, Any]]:
             {
                 "id": r.id,
                 "name": r.name,
+                "label": r.label,
                 "created_at": r.created_at.isoformat(timespec="seconds"),
                 "status": run_state(r),  # type: ignore[arg-type]
                 "seed": r.seed,
+                "sim_hours_done": _hours_done(conn, r),
                 "sim_hours": r.sim_hours,
                 "stations": r.n or 0,
-                "events": r.events,
+                "events": r.events if r.status != "running" else r.checkpoint_events,
                 "wall_s": round(r.wall_s, 2) if r.wall_s is not None else None,
                 "parent_run_id": r.parent_run_id,
                 "fork_at_s": r.fork_at_s,
                 "cost_usd": round(r.cost_usd, 6),
             }
-            for r in conn.execute(q)
+            for r in conn.execute(q).all()
         ]

@@ -6,13 +6,20 @@ when the next event lies in the future it calls ``flush()``, which sends the
 pending requests together (threads, bounded per provider) and then resolves
 them in the order they were raised. Wall time per instant is the slowest call,
 and the outcome never depends on which call finished first.
+
+While a batch of live calls runs, the simulation thread waits in ``flush()``. A UI that
+wants to say so registers a hook with ``report_waits`` on that thread: the hook gets
+the stations whose calls are about to run. It is not an event, so nothing about it is
+stored or written to the event log, and a run without a hook pays one lookup per batch.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -26,6 +33,20 @@ from sim.models.prices import PriceTable
 from sim.redact import Redactor
 from sim.replay import Replay
 from sim.store import ModelCallRow
+
+WaitHook = Callable[[list[str]], None]
+_wait_hook: ContextVar[WaitHook | None] = ContextVar("wait_hook", default=None)
+
+
+@contextmanager
+def report_waits(hook: WaitHook) -> Iterator[None]:
+    """Within this block, on this thread, ``hook(stations)`` is called before each batch of
+    live model calls with the stations (one entry per request) that wait on it."""
+    token = _wait_hook.set(hook)
+    try:
+        yield
+    finally:
+        _wait_hook.reset(token)
 
 
 @dataclass(slots=True, frozen=True)
@@ -135,6 +156,9 @@ class Dispatcher:
                 self.replay.answer(r, h, now) for r, h in zip(requests, hashes, strict=True)
             ]
         else:
+            hook = _wait_hook.get()
+            if hook is not None:
+                hook([req.station for req in requests])
             responses = self._execute(requests)
             self.live_calls += len(requests)
         if self._redact:

@@ -3,6 +3,11 @@
 Responses are matched per caller (station or sponsor account) in the order the
 calls were made. Each request's hash is compared with the recorded one; the
 first difference is kept so a re-run can say where it diverged.
+
+After a fork's point, ``answer_if_same`` goes on serving a caller's recording as
+long as its requests are the very ones recorded (same prompt, observation, model
+and parameters, by hash): the recorded answer is a real answer to that request,
+so only callers whose requests changed go live, and they stay live.
 """
 
 from __future__ import annotations
@@ -58,8 +63,10 @@ class Replay:
         for call in sorted(calls, key=lambda c: c.seq):
             self._queues.setdefault(call.station, deque()).append(call)
         self._served: dict[str, int] = {}
+        self._live: set[str] = set()  # callers whose requests left the recording
         self.first_divergence: Divergence | None = None
         self.served = 0
+        self.served_after_fork = 0
 
     @classmethod
     def from_store(cls, engine: Engine, run_id: str) -> Replay:
@@ -109,6 +116,24 @@ class Replay:
             )
         self.served += 1
         return call.response
+
+    def answer_if_same(self, request: ModelRequest, request_hash: str) -> ModelResponse | None:
+        """The recorded response if this caller's next recorded call made this very request;
+        else ``None``, and this caller is live from now on."""
+        station = request.station
+        queue = self._queues.get(station)
+        if station in self._live or not queue or queue[0].request_hash != request_hash:
+            self._live.add(station)
+            return None
+        self._served[station] = self._served.get(station, 0) + 1
+        self.served += 1
+        self.served_after_fork += 1
+        return queue.popleft().response
+
+    @property
+    def live_callers(self) -> list[str]:
+        """Callers that went live after a fork's point (their requests changed)."""
+        return sorted(self._live)
 
     def _diverged(self, divergence: Divergence) -> None:
         if self.first_divergence is None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import io
+import json
 import math
 import random
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -19,16 +21,26 @@ from typing import Any
 import pytest
 from rich.console import Console
 from sqlalchemy import Engine
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Footer, Input, Static
 
 import tui.sources
 from personafm.cli import main
+from personafm.providers import providers_for
+from personafm.scenario import parse_scenario
 from personafm.watching import attach_source, live_source, stored_source
 from sim.store import open_store
 from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
-from tui.app import ASRUN_ROWS, GotoScreen, PersonaApp, StationScreen
+from tui.app import (
+    ASRUN_ROWS,
+    CARD_HEIGHT,
+    PANES,
+    GotoScreen,
+    PersonaApp,
+    StationScreen,
+    render_card,
+)
 from tui.audio_export import wav_duration
-from tui.sources import Pacer
+from tui.sources import Pacer, StoredSource
 from tui.speech import Speaker
 from tui.timeline import TAIL, Timeline
 
@@ -506,3 +518,183 @@ def test_attach_holds_the_last_page_and_loads_older_ones_on_demand(
     source.toggle_pause()  # follow again: back to the edge
     source.poll()
     assert source.now() == edge and _picture(tl, edge) == _picture(full, edge)
+
+
+def many_stations_toml(stations: int, hours: float = 1.0) -> str:
+    """A scripted scenario of ``stations`` stations with call signs KAA, KAB, ... KDV."""
+    blocks = [
+        f'[[stations]]\ncall_sign = "K{chr(65 + i // 26)}{chr(65 + i % 26)}"\n'
+        f'name = "Test {i}"\ncity = "Testville"\n'
+        for i in range(stations)
+    ]
+    return scripted_toml(hours=hours, stations=0) + "\n".join(blocks)
+
+
+async def test_a_hundred_stations_scroll_and_every_card_can_be_reached(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Past a screenful the cards keep their height and the grid scrolls; the keys move the
+    focus (and the view) to any card; only the cards in view are redrawn as time moves."""
+    scenario = parse_scenario(many_stations_toml(100), "many.toml")
+    run_id = run(scenario, engine, tmp_path).run_id
+    app = PersonaApp(stored_source(engine, run_id, at_s=1800))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        grid, tl = app.grid, app.timeline
+        assert len(app.cards) == 100 and grid.has_class("-scroll")
+        assert grid.virtual_size.height >= 50 * CARD_HEIGHT > 2 * grid.size.height
+        first, last = app.cards["KAA"], app.cards["KDV"]
+        assert app.query_one("#card-KAA").region.height == CARD_HEIGHT
+        assert grid.can_view_partial(first) and not grid.can_view_partial(last)
+        app.seek(2400)
+        await pilot.pause()
+        assert first.last == tl.card("KAA", 2400)
+        assert last.last == tl.card("KDV", 1800) != tl.card("KDV", 2400)  # out of view: as was
+        await pilot.press("end")
+        for _ in range(20):
+            await pilot.pause(0.05)
+            if last.last == tl.card("KDV", 2400):
+                break
+        assert app.focused is last and grid.scroll_y > 0 and grid.can_view_partial(last)
+        assert last.last == tl.card("KDV", 2400)  # in view: drawn at the time shown
+        await pilot.press("home")
+        await pilot.pause(0.1)
+        assert app.focused is first and grid.scroll_y == 0
+        per_page = grid.cards_per_page
+        await pilot.press("pagedown", "pagedown", "down")
+        await pilot.pause(0.1)
+        reached = list(app.cards.values())[2 * per_page + 2]
+        assert app.focused is reached and grid.can_view_partial(reached)
+        await pilot.press("up", "pageup")
+        await pilot.pause(0.1)
+        assert app.focused is list(app.cards.values())[per_page]
+        await pilot.press("enter")
+        assert isinstance(app.screen, StationScreen)
+        assert app.screen.call_sign == list(app.cards)[per_page]
+
+
+async def test_the_station_screen_names_the_station_and_lists_its_pane_keys(
+    engine: Engine, stored: str
+) -> None:
+    app = PersonaApp(stored_source(engine, stored, at_s=3600))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, StationScreen)
+        title = str(screen.query_one("#station-title", Static).render())
+        assert title.startswith("KTB Test 1 · ")
+        footer = screen.query_one(Footer)
+        shown = {getattr(k, "key", ""): getattr(k, "description", "")
+                 for k in footer.query("FooterKey")}  # fmt: skip
+        assert {key: shown.get(key) for key in "aklmdc"} == {
+            "a": "as-run", "k": "talk", "l": "ledger", "d": "deals", "m": "messages",
+            "c": "calls",
+        }  # fmt: skip
+        assert " a as-run " in str(screen.query_one("#tabs", Static).render())  # the tab bar stays
+
+
+async def test_going_past_the_end_of_a_replay_says_where_it_ends(
+    engine: Engine, stored: str
+) -> None:
+    app = RecordingApp(stored_source(engine, stored, at_s=5 * 3600))
+    async with app.run_test(size=SIZE) as pilot:
+        source = app.source
+        assert isinstance(source, StoredSource)
+        said = f"the run ends at {app.timeline.clock.label(source.end_s)}; stopped there"
+        assert said == "the run ends at Mon 12:00; stopped there"
+        await pilot.press("right_square_bracket")  # 5 h -> 6 h, the end: nothing to say
+        assert app.now_s == source.end_s and app.notes == []
+        await pilot.press("right_square_bracket")
+        assert app.now_s == source.end_s and app.notes == [said]
+        await pilot.press("n")  # no segment after the end
+        assert app.notes == [said, said]
+        await pilot.press("g", *"9h", "enter")
+        await pilot.pause()
+        assert app.now_s == source.end_s and app.notes == [said] * 3
+        await pilot.press("g", *"2h", "enter")
+        await pilot.pause()
+        assert app.now_s == 2 * 3600 and len(app.notes) == 3
+        assert [n.message for n in app._notifications] == [said] * 3
+
+
+async def test_empty_station_panes_say_nothing_yet(engine: Engine, stored: str) -> None:
+    app = PersonaApp(stored_source(engine, stored, at_s=0.0))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        screen = app.screen
+        assert isinstance(screen, StationScreen)
+        empty: set[str | None] = set()
+        for key in "kldmc":
+            await pilot.press(key)
+            pane = screen.query_one(f"#pane-{PANES[key][0]}")
+            shown = list(pane.children)
+            for table in pane.query(DataTable):
+                after = shown[shown.index(table) + 1 :]
+                said = bool(after) and after[0].has_class("empty")
+                assert said == (table.row_count == 0), (key, table.id)
+                if said:
+                    assert str(after[0].render()) == "nothing yet"
+                    empty.add(table.id)
+        assert len(empty) >= 4, empty  # little has been said, paid or written at the start
+        await pilot.press("escape")
+        app.seek(5 * 3600)  # later the panes fill: no placeholder over rows
+        await pilot.press("1", "c")
+        assert screen.query_one("#calls", DataTable).row_count > 0
+        assert not screen.query_one("#pane-calls").query(".empty")
+
+
+class GatedProvider:
+    """A provider whose calls wait until the test opens the gate (a slow model)."""
+
+    def __init__(self, inner: Any, gate: threading.Event) -> None:
+        self.inner = inner
+        self.gate = gate
+        self.name = inner.name
+        self.max_concurrency = inner.max_concurrency
+
+    def complete(self, request: Any) -> Any:
+        self.gate.wait(60)
+        return self.inner.complete(request)
+
+
+async def test_watch_shows_stations_waiting_on_a_model(engine: Engine, tmp_path: Path) -> None:
+    scenario = scripted_scenario(hours=1, stations=2)
+    gate = threading.Event()
+    gated = {route: GatedProvider(p, gate) for route, p in providers_for(scenario).items()}
+    source = live_source(scenario, engine, log_dir=tmp_path, speed=math.inf,
+                         run_kwargs={"providers": gated})  # fmt: skip
+    app = PersonaApp(source, refresh_s=0.05)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                cards = list(app.cards.values())
+                if len(cards) == 2 and all(c.waited_s is not None for c in cards):
+                    break
+            frozen = app.now_s
+            await pilot.pause(1.2)
+            assert set(source.waiting()) >= {"KTA", "KTB"} and app.now_s == frozen
+            for card in app.cards.values():
+                assert card.waited_s is not None and card.waited_s >= 1
+                assert card.last is not None
+                shown = render_card(card.last, card.index, card.waited_s)
+                console = Console(record=True, width=60, file=io.StringIO())
+                console.print(shown)
+                assert re.search(r"waiting on model [1-9]\d* s", console.export_text())
+            assert re.search(r"\d waiting on model [1-9]\d* s", str(app.status_bar.render()))
+            gate.set()
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if source.finished:
+                    break
+            await pilot.pause(0.2)
+            assert source.finished and source.error is None and source.waiting() == {}
+            assert all(card.waited_s is None for card in app.cards.values())
+            assert "waiting" not in str(app.status_bar.render())
+    finally:
+        gate.set()
+    run_id = app.timeline.run_id
+    log = (tmp_path / f"{run_id}.jsonl").read_text(encoding="utf-8").splitlines()
+    logged = {json.loads(line)["event"] for line in log}
+    assert "ModelCalled" in logged and not any("wait" in e.lower() for e in logged)

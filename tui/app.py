@@ -9,6 +9,7 @@ refresh tick. Nothing off the UI thread touches a widget.
 from __future__ import annotations
 
 import gc
+import math
 import time
 from bisect import bisect_right
 from typing import Any, ClassVar
@@ -17,20 +18,24 @@ from rich.console import Group
 from rich.panel import Panel
 from rich.text import Text
 from sqlalchemy import Engine
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Vertical
+from textual.dom import NoScreen
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Log, Static
 
 from sim.clock import parse_duration
-from tui.sources import Source, speed_label
+from tui.sources import Source, StoredSource, speed_label
 from tui.timeline import TERMINAL, Card, Segment, Timeline
 
 SPARK = "▁▂▃▄▅▆▇█"
 FREEZE_EVERY_S = 20.0
 TABLE_ROWS = 500  # rows shown per table (newest); search looks through all of them
 ASRUN_ROWS = 1000  # newest as-run lines in the log (search looks through all of them)
+GRID_COLUMNS = 2
+CARD_HEIGHT = 12  # a card's height once the cards no longer fit the screen (then it scrolls)
+NOTHING_YET = "nothing yet"
 
 
 def _add_plain(table: DataTable, *cells: str) -> None:
@@ -69,14 +74,21 @@ class StationCard(Static, can_focus=True):
         self.call_sign = call_sign
         self.index = index
         self.last: Card | None = None
+        self.waited_s: int | None = None  # whole seconds waited on a model, when waiting
 
-    def show(self, card: Card) -> None:
-        self.last = card
-        self.update(render_card(card, self.index))
+    def show(self, card: Card, waited_s: float | None = None) -> None:
+        """Draw ``card``, unless it is what the card already shows."""
+        waited = None if waited_s is None else int(waited_s)
+        if card == self.last and waited == self.waited_s:
+            return
+        self.last, self.waited_s = card, waited
+        self.update(render_card(card, self.index, waited))
 
 
-def render_card(c: Card, index: int) -> Panel:
+def render_card(c: Card, index: int, waited_s: int | None = None) -> Panel:
     lines: list[Text] = []
+    if waited_s is not None:
+        lines.append(Text(f"⏳ waiting on model {waited_s} s", style="bold yellow"))
     if c.now is None:
         lines.append(Text("off air", style="dim"))
     else:
@@ -128,6 +140,30 @@ class StatusBar(Static):
     DEFAULT_CSS = "StatusBar { height: 1; background: $primary-background; }"
 
 
+class CardGrid(Grid):
+    """The station cards. They share the screen while they fit; past that each keeps
+    ``CARD_HEIGHT`` lines and the grid scrolls."""
+
+    DEFAULT_CSS = f"""
+    CardGrid {{ grid-size: {GRID_COLUMNS}; grid-gutter: 0 1; height: 1fr; overflow-y: auto; }}
+    CardGrid.-scroll {{ grid-rows: {CARD_HEIGHT}; }}
+    """
+
+    def on_resize(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        if self.size.height:  # before the first layout it is not known yet
+            rows = math.ceil(len(self.children) / GRID_COLUMNS)
+            self.set_class(rows * CARD_HEIGHT > self.size.height, "-scroll")
+
+    @property
+    def cards_per_page(self) -> int:
+        if not self.has_class("-scroll"):
+            return len(self.children)
+        return max(1, self.size.height // CARD_HEIGHT) * GRID_COLUMNS
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [("escape,question_mark,q", "dismiss", "Close")]
     DEFAULT_CSS = "HelpScreen { align: center middle; } #help { width: 64; height: auto; }"
@@ -141,6 +177,8 @@ class HelpScreen(ModalScreen[None]):
             ("[ / ]", "an hour back / forward (replay)"),
             ("g", "go to a time, e.g. 6h, 90m, 2d"),
             ("1-9, enter", "open a station's screen"),
+            ("↑ ↓ pgup pgdn", "move between station cards (the grid scrolls)"),
+            ("home / end", "the first / last station card"),
             ("a k l d m c", "station screen: as-run, talk, ledger, deals, messages, calls"),
             ("/", "station screen: search the as-run log"),
             ("t", "speech on/off for the focused station"),
@@ -193,14 +231,10 @@ class StationScreen(Screen[None]):
     time they are shown, so opening a station stays quick however long the run.
     """
 
-    # the tab bar shows the pane keys; fewer footer keys also make the screen quicker to build
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("slash", "search", "Search"),
-        *[
-            Binding(key, f"show('{pane}')", label, show=False)
-            for key, (pane, label) in PANES.items()
-        ],
+        *[Binding(key, f"show('{pane}')", label) for key, (pane, label) in PANES.items()],
     ]
     painted_at: float | None = None  # when the screen was first drawn (perf_counter)
     asrun_lines = 0
@@ -289,9 +323,8 @@ class StationScreen(Screen[None]):
             "messages": [DataTable(id="messages")],
             "calls": [DataTable(id="calls")],
         }
-        await self.query_one("#panes", ContentSwitcher).mount(
-            Vertical(*widgets[pane], id=f"pane-{pane}")
-        )
+        box = Vertical(*widgets[pane], id=f"pane-{pane}")
+        await self.query_one("#panes", ContentSwitcher).mount(box)
         {
             "talk": self._fill_talk,
             "ledger": self._fill_ledger,
@@ -299,6 +332,10 @@ class StationScreen(Screen[None]):
             "messages": self._fill_messages,
             "calls": self._fill_calls,
         }[pane]()
+        for table in box.query(DataTable):
+            if not table.row_count:  # say so, rather than show bare headers
+                empty = Static(Text(NOTHING_YET, style="dim"), classes="empty")
+                await box.mount(empty, after=table)
 
     def _fill_talk(self) -> None:
         tl, cs, t = self.timeline, self.call_sign, self.at_s
@@ -389,9 +426,6 @@ class StationScreen(Screen[None]):
 
 class PersonaApp(App[None]):
     TITLE = "Persona FM"
-    CSS = """
-    #grid { grid-size: 2; grid-gutter: 0 1; height: 1fr; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause"),
         Binding("s", "speed", "Speed"),
@@ -403,6 +437,12 @@ class PersonaApp(App[None]):
         Binding("t", "speech", "Speech"),
         Binding("b", "scoreboard", "Scoreboard"),
         Binding("enter", "open_focused", "Open", show=False),
+        Binding("up", f"focus_card({-GRID_COLUMNS})", show=False),
+        Binding("down", f"focus_card({GRID_COLUMNS})", show=False),
+        Binding("pageup", "page(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),
+        Binding("home", "focus_card(-1_000_000)", show=False),
+        Binding("end", "focus_card(1_000_000)", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         *[Binding(str(i), f"open_station({i})", show=False) for i in range(1, 10)],
@@ -427,7 +467,7 @@ class PersonaApp(App[None]):
         self._error_shown = False
         # kept as attributes: the refresh tick runs while other screens are on top
         self.status_bar = StatusBar(id="status")
-        self.grid = Grid(id="grid")
+        self.grid = CardGrid(id="grid")
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -467,22 +507,38 @@ class PersonaApp(App[None]):
         if len(self.screen_stack) > 1 and isinstance(self.screen, StationScreen):
             return  # the grid is hidden: keep the station screen's keys snappy
         tl = self.timeline
-        for call_sign in tl.order():
-            if call_sign not in self.cards:
-                card = StationCard(call_sign, len(self.cards) + 1)
-                self.cards[call_sign] = card
-                self.grid.mount(card)
+        new = [cs for cs in tl.order() if cs not in self.cards]
+        for call_sign in new:
+            card = StationCard(call_sign, len(self.cards) + 1)
+            self.cards[call_sign] = card
+            self.grid.mount(card)
+        if new:
+            self.call_after_refresh(self.grid.fit)
         t = self.now_s
-        for call_sign, card in self.cards.items():
-            card.show(tl.card(call_sign, t))
+        waiting = self.source.waiting()
+        self._refresh_cards(t, waiting)
         self._speak(t)
-        self.status_bar.update(self._status(t))
+        self.status_bar.update(self._status(t, waiting))
         error = getattr(self.source, "error", None)
         if error is not None and not self._error_shown:
             self._error_shown = True
             self.notify(f"simulation stopped: {error}", severity="error", timeout=30)
 
-    def _status(self, t: float) -> Text:
+    def _refresh_cards(self, t: float, waiting: dict[str, float]) -> None:
+        """Redraw the cards in view (and any never drawn): with a hundred stations most are
+        scrolled away, and a card left unchanged is not drawn again."""
+        tl = self.timeline
+        for call_sign, card in self.cards.items():
+            if card.last is None or self._in_view(card):
+                card.show(tl.card(call_sign, t), waiting.get(call_sign))
+
+    def _in_view(self, card: StationCard) -> bool:
+        try:
+            return self.grid.can_view_partial(card)
+        except NoScreen:  # a last tick while the app closes
+            return False
+
+    def _status(self, t: float, waiting: dict[str, float] | None = None) -> Text:
         tl = self.timeline
         src = self.source
         state = "⏸ paused" if src.paused else "▶ playing"
@@ -491,12 +547,18 @@ class PersonaApp(App[None]):
         if src.finished:
             state = "■ finished"
         speech = "  🔊 speech" if self._speech_on else ""
-        return Text.assemble(
+        text = Text.assemble(
             (f" {tl.name}", "bold"),
             f" · seed {tl.seed} · {src.mode} · ",
             (tl.clock.label(t), "bold"),
             f" {tl.clock.daypart(t)} · {state} · speed {speed_label(src.speed)}{speech}",
         )
+        if waiting:
+            text.append(
+                f"  ⏳ {len(waiting)} waiting on model {int(max(waiting.values()))} s",
+                style="bold yellow",
+            )
+        return text
 
     # -- speech -----------------------------------------------------------------------------
     def _speak(self, t: float) -> None:
@@ -533,12 +595,14 @@ class PersonaApp(App[None]):
         self.refresh_view()
 
     def action_step(self, direction: int) -> None:
+        before = self.now_s
         self.source.step(direction)
+        if direction > 0 and self.now_s == before:
+            self._say_end()
         self.refresh_view()
 
     def action_jump(self, seconds: float) -> None:
-        self.source.seek(self.now_s + seconds)
-        self.refresh_view()
+        self.seek(self.now_s + seconds)
 
     def action_goto(self) -> None:
         def go(t: float | None) -> None:
@@ -549,7 +613,57 @@ class PersonaApp(App[None]):
 
     def seek(self, t: float) -> None:
         self.source.seek(t)
+        if isinstance(self.source, StoredSource) and t > self.source.end_s:
+            self._say_end()
         self.refresh_view()
+
+    def _say_end(self) -> None:
+        """A seek or step past the end of a stored run stops at its end: say so."""
+        source = self.source
+        if not isinstance(source, StoredSource):
+            return
+        end = self.timeline.clock.label(source.end_s)
+        if source.mode == "attach":
+            self.notify(f"the run has got to {end} so far; stopped there")
+        else:
+            self.notify(f"the run ends at {end}; stopped there")
+
+    # -- moving between cards ---------------------------------------------------------------
+    def _on_grid(self) -> bool:
+        try:
+            return self.screen is self.grid.screen and bool(self.cards)
+        except (NoScreen, ScreenStackError):  # a key that arrives while the app closes
+            return False
+
+    def _card_index(self) -> int | None:
+        focused = self.focused
+        return focused.index - 1 if isinstance(focused, StationCard) else None
+
+    def action_focus_card(self, delta: int) -> None:
+        """Focus the card ``delta`` cards on (a row is ``GRID_COLUMNS``); it scrolls into view."""
+        if not self._on_grid():
+            return
+        at = self._card_index()
+        cards = list(self.cards.values())
+        if at is None and abs(delta) <= GRID_COLUMNS:  # nothing focused yet: the first card
+            at, delta = 0, 0
+        cards[max(0, min(len(cards) - 1, (at or 0) + delta))].focus()
+        self.call_after_refresh(self.refresh_view)  # draw the cards scrolled into view
+
+    def action_page(self, direction: int) -> None:
+        """Focus the card a screenful on and scroll its row to the top."""
+        if not self._on_grid():
+            return
+        at = self._card_index()
+        cards = list(self.cards.values())
+        if at is None:  # nothing focused yet: the first (or last) card
+            target = cards[0] if direction > 0 else cards[-1]
+        else:
+            at += direction * self.grid.cards_per_page
+            target = cards[max(0, min(len(cards) - 1, at))]
+        target.focus(scroll_visible=False)
+        self.grid.scroll_to_widget(target, animate=False, top=True)
+        self.call_after_refresh(self.refresh_view)
 
     def action_scoreboard(self) -> None:
         run_id = self.timeline.run_id

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from sim.dispatch import report_waits
 from sim.events import Event
 from tui.paging import Pager, load_window, page_seconds
 from tui.timeline import Timeline
@@ -49,6 +50,7 @@ class Source(Protocol):
     def seek(self, t: float) -> None: ...
     @property
     def finished(self) -> bool: ...
+    def waiting(self) -> dict[str, float]: ...  # station -> seconds waited on a model
 
 
 class Pacer:
@@ -146,6 +148,9 @@ class LiveSource:
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
         self._done = threading.Event()
+        # station -> when (monotonic) its model call began; the sim thread writes it
+        self._waiting: dict[str, float] = {}
+        self._waiting_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._work, name="simulation", daemon=True)
@@ -156,11 +161,21 @@ class LiveSource:
             # the UI thread must win the CPU; threads the model starts inherit this
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
-            self._run([self._observe], self._pace, lambda: self.pacer.stopped)
+            with report_waits(self._calls_started):
+                self._run([self._observe], self._pace, lambda: self.pacer.stopped)
         except BaseException as exc:  # shown by the UI; the thread must not die silently
             self.error = exc
         finally:
+            with self._waiting_lock:
+                self._waiting.clear()
             self._done.set()
+
+    def _calls_started(self, stations: list[str]) -> None:
+        """The sim thread is about to wait on these stations' model calls."""
+        now = time.monotonic()
+        with self._waiting_lock:
+            for station in stations:
+                self._waiting.setdefault(station, now)
 
     def _pace(self, t: float) -> None:
         self.pacer.wait(t)
@@ -173,6 +188,9 @@ class LiveSource:
         name = table.__tablename__  # type: ignore[attr-defined]
         row = event.row()
         self._rows.put((name, row))
+        if name == "model_calls" and self._waiting:
+            with self._waiting_lock:
+                self._waiting.pop(row["station"], None)
         if name == "asrun" and row.get("status") == "aired":
             self.pacer.segment_aired()
 
@@ -207,6 +225,12 @@ class LiveSource:
     @property
     def finished(self) -> bool:
         return self._done.is_set()
+
+    def waiting(self) -> dict[str, float]:
+        """How long each station has been waiting on its model call, in seconds."""
+        now = time.monotonic()
+        with self._waiting_lock:
+            return {station: now - t0 for station, t0 in self._waiting.items()}
 
     def toggle_pause(self) -> None:
         self.pacer.set_paused(not self.pacer.paused)
@@ -289,6 +313,9 @@ class StoredSource:
     @property
     def finished(self) -> bool:
         return self._t >= self.end_s
+
+    def waiting(self) -> dict[str, float]:
+        return {}  # a stored run calls no model
 
     def toggle_pause(self) -> None:
         self._paused = not self._paused
