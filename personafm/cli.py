@@ -51,7 +51,7 @@ from sim.runstate import run_state
 from sim.store import StoreError, db_url, default_db_url, open_store
 from sim.text import excerpt, printable
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages whole: the terminal wraps them
 out = Console(soft_wrap=True)
 PIPED_WIDTH = 200  # piped output: wide, so ids stay on one line for scripts and logs
 
@@ -545,9 +545,12 @@ def cmd_fork(args: argparse.Namespace) -> int:
     _report(engine, result, args)
     prefix = compare_asrun(engine, parent.id, result.run_id, until_s=at_s)
     verdict = "identical" if prefix.first_difference is None else prefix.first_difference
-    out.print(
+    live = ", ".join(result.live_callers) or "none"
+    err.print(
         f"fork of {safe(parent.id)} at {at_s / 3600:g}h: prefix {safe(verdict, 2000)} "
-        f"({prefix.rows:,} rows)",
+        f"({prefix.rows:,} rows); after {at_s / 3600:g}h, {result.replayed_after_fork:,} calls "
+        f"were answered from the recording (requests unchanged) and {result.live_calls:,} "
+        f"went live (callers whose model or requests changed: {safe(live, 500)})",
         highlight=False,
     )
     return 0
@@ -651,6 +654,7 @@ RUNS_COLUMNS = (
     "stations", "events", "wall_s", "cost_usd", "parent_run_id", "fork_at_s",
 )  # fmt: skip
 WHOLE_COLUMNS = ("id", "station", "status")
+WIDE = 400  # --wide: tables at their natural width, up to this
 RUNS_COMPACT = {
     "id": "run", "name": "name · label", "status": "status", "hours": "sim h",
     "stations": "stations", "events": "events",
@@ -686,10 +690,20 @@ def _cell(value: Any, usd: bool) -> str:
     return safe(value, 200)
 
 
+def _print_wide(table: Table) -> None:
+    """A table at its natural width, however narrow the terminal (it wraps the lines)."""
+    width = out.width
+    out.width = max(width, WIDE)
+    try:
+        out.print(table)
+    finally:
+        out.width = width
+
+
 def _print_summary(engine: Any, run_id: str, wide: bool) -> None:
     rows = station_summary(engine, run_id)
-    if wide:
-        out.print(_table(rows, SUMMARY_COLUMNS))
+    if wide:  # as wide as it needs: the terminal wraps or a pager scrolls
+        _print_wide(_table(rows, SUMMARY_COLUMNS))
     else:
         out.print(_table(rows, SUMMARY_COMPACT, compact=True))
 
@@ -701,7 +715,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     elif not runs:
         err.print("no runs in this database yet: start one with `personafm run`")
     elif args.wide:
-        out.print(_table(runs, RUNS_COLUMNS))
+        _print_wide(_table(runs, RUNS_COLUMNS))
     else:
         for r in runs:
             r["name · label"] = " · ".join(x for x in (r["name"], r["label"]) if x)

@@ -151,7 +151,10 @@ def _replayed(
 ) -> RunResult:
     """Run ``scenario`` answering requests before ``until_s`` from ``parent``'s recording."""
     fork_at = None if until_s == float("inf") else until_s
-    plan = ReplayPlan(Replay.from_store(engine, parent.id), parent.id, until_s, fork_at)
+    replay = Replay.from_store(engine, parent.id)
+    if fork_at is not None:
+        replay.go_live(changed_models(scenario_of(parent), scenario, replay.callers))
+    plan = ReplayPlan(replay, parent.id, until_s, fork_at)
     return run_scenario(
         scenario,
         engine=engine,
@@ -161,6 +164,18 @@ def _replayed(
         on_progress=on_progress,
         replay=plan,
     )
+
+
+def changed_models(before: Scenario, after: Scenario, callers: list[str]) -> set[str]:
+    """Callers whose model settings differ between two scenarios (new stations too). A
+    request's hash shows its prompt, model and parameters, but not, say, a scripted
+    persona's traits: a fork must not answer such a station from the old recording."""
+    old = {s.call_sign: before.model_for(s) for s in before.expanded()}
+    new = {s.call_sign: after.model_for(s) for s in after.expanded()}
+    changed = {c for c, spec in new.items() if old.get(c) != spec}
+    if before.sponsor_model() != after.sponsor_model():  # every non-station caller
+        changed.update(c for c in callers if c not in new)
+    return changed
 
 
 def check_fork_time(scenario: Scenario, at_s: float) -> None:

@@ -46,6 +46,8 @@ class RunResult:
     cost_usd: float = 0.0
     live_calls: int = 0
     replayed_calls: int = 0
+    replayed_after_fork: int = 0  # a fork: calls past its point answered from the recording
+    live_callers: tuple[str, ...] = ()  # a fork: callers whose requests changed, so went live
     divergence: str | None = None  # the first request that differs from the recording
     unpriced: tuple[str, ...] = ()
 
@@ -174,6 +176,7 @@ def run_scenario(
             cost_limit_usd=limit,
             replay=served,
             replay_until_s=until,
+            replay_matching=replay is not None and replay.fork_at_s is not None,
         )
         dispatcher = world.dispatcher
         with signals.installed():
@@ -243,6 +246,8 @@ def run_scenario(
         cost_usd=cost,
         live_calls=dispatcher.live_calls,
         replayed_calls=replay.replay.served if replay else 0,
+        replayed_after_fork=replay.replay.served_after_fork if replay else 0,
+        live_callers=tuple(replay.replay.live_callers) if replay else (),
         divergence=divergence,
         unpriced=tuple(sorted(dispatcher.unpriced)),
     )

@@ -296,6 +296,8 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
             node[int(last)] = value
         else:
             node[last] = value
+    except ScenarioError:
+        raise
     except (ValueError, IndexError, TypeError, AttributeError):
         raise ScenarioError(
             f"cannot set {excerpt(dotted)}: no such place in the scenario"

@@ -95,7 +95,9 @@ class Dispatcher:
     """Batches the requests of one instant, prices every call, and can serve a recorded run.
 
     With ``replay``, requests raised before ``replay_until_s`` are answered from the
-    recorded responses (no model is called); later ones go to the live providers.
+    recorded responses (no model is called); later ones go to the live providers, or,
+    with ``replay_matching`` (a fork), on to the recording while a caller's requests are
+    the very ones recorded (``Replay.answer_if_same``).
     ``cost_limit_usd`` makes ``over_budget`` true once live calls have cost that much.
     """
 
@@ -109,6 +111,7 @@ class Dispatcher:
         cost_limit_usd: float | None = None,
         replay: Replay | None = None,
         replay_until_s: float = float("inf"),
+        replay_matching: bool = False,
     ) -> None:
         self.env = env
         self.bus = bus
@@ -118,6 +121,7 @@ class Dispatcher:
         self.cost_limit_usd = cost_limit_usd
         self.replay = replay
         self.replay_until_s = replay_until_s
+        self.replay_matching = replay_matching
         self.cost_usd = 0.0
         self.unpriced: set[str] = set()
         self.live_calls = 0
@@ -148,23 +152,27 @@ class Dispatcher:
         requests = [req for req, _ in batch]
         schemas = [req.schema_json() for req in requests]
         hashes = [req.request_hash(sj) for req, sj in zip(requests, schemas, strict=True)]
-        replaying = self.replay is not None and self.env.now < self.replay_until_s
-        if replaying:
-            assert self.replay is not None
-            now = self.env.now
-            responses = [
-                self.replay.answer(r, h, now) for r, h in zip(requests, hashes, strict=True)
-            ]
-        else:
+        now, replay = self.env.now, self.replay
+        pairs = zip(requests, hashes, strict=True)
+        served: list[ModelResponse | None] = [None] * len(requests)
+        if replay is not None and now < self.replay_until_s:
+            served = [replay.answer(r, h, now) for r, h in pairs]
+        elif replay is not None and self.replay_matching:
+            served = [replay.answer_if_same(r, h) for r, h in pairs]
+        live = [i for i, response in enumerate(served) if response is None]
+        if live:
             hook = _wait_hook.get()
             if hook is not None:
-                hook([req.station for req in requests])
-            responses = self._execute(requests)
-            self.live_calls += len(requests)
+                hook([requests[i].station for i in live])
+            for i, response in zip(live, self._execute([requests[i] for i in live]), strict=True):
+                served[i] = response
+            self.live_calls += len(live)
+        responses = [r for r in served if r is not None]
         if self._redact:
             responses = [self._redacted(r) for r in responses]
-        source = "replay" if replaying else "live"
+        went_live = set(live)
         for i, (request, event) in enumerate(batch):
+            source = "live" if i in went_live else "replay"
             self._publish(request, responses[i], schemas[i], hashes[i], source)
             event.succeed(responses[i])
 

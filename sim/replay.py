@@ -130,6 +130,15 @@ class Replay:
         self.served_after_fork += 1
         return queue.popleft().response
 
+    def go_live(self, callers: Iterable[str]) -> None:
+        """These callers' answers past a fork's point come live whatever they ask: their
+        model changed in a way a request does not show (a persona, a chaos setting)."""
+        self._live.update(callers)
+
+    @property
+    def callers(self) -> list[str]:
+        return sorted(self._queues)
+
     @property
     def live_callers(self) -> list[str]:
         """Callers that went live after a fork's point (their requests changed)."""

@@ -36,6 +36,7 @@ def test_run_runs_export_roundtrip(tmp_path: Path, scenario_file: Path, capsys) 
                 "1.5",
                 "--log-dir",
                 str(tmp_path / "logs"),
+                "--wide",
             ]
         )
         == 0

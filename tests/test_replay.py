@@ -5,6 +5,7 @@ parent's prefix and goes its own way after the fork point."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,9 @@ def test_a_changed_run_is_reported_at_its_first_differing_request(recorded, caps
 def test_fork_keeps_the_prefix_and_changes_the_rest(recorded, capsys, tmp_path: Path) -> None:
     db, parent = recorded
     args = ["fork", parent, "--at", "2h", "--set", "model.persona.verbosity=300", "--db", db]
-    code, out, _ = _cli([*args, "--quiet", "--log-dir", str(tmp_path)], capsys)
+    code, out, err = _cli([*args, "--quiet", "--log-dir", str(tmp_path)], capsys)
     assert code == 0
-    assert "prefix identical" in out
+    assert "prefix identical" in err
     child = _run_id(out)
     engine = open_store(db)
     row = resolve_run(engine, child)
@@ -109,6 +110,35 @@ def test_fork_keeps_the_prefix_and_changes_the_rest(recorded, capsys, tmp_path: 
         )
     )
     assert sources["replay"] > 0 and sources["live"] > 0
+
+
+def test_a_fork_answers_from_the_recording_while_a_stations_requests_match(
+    recorded, capsys
+) -> None:
+    """Only the station whose prompt changed goes live at the fork; the others are answered
+    from the recording for as long as their requests are the recorded ones."""
+    db, parent = recorded
+    prompt = "stations.ktb.system_prompt='You are a completely different DJ.'"
+    code, out, err = _cli(["fork", parent, "--at", "1h", "--set", prompt, "--db", db, "--quiet"],
+                          capsys)  # fmt: skip
+    assert code == 0, err
+    child = _run_id(out)
+    engine = open_store(db)
+    after = dict(query_run(engine, "select source, count(*) from model_calls where run_id = :r "
+                                   "and sim_time_s >= 3600 group by source", child))  # fmt: skip
+    said = re.search(r"after 1h, ([\d,]+) calls were answered from the recording \(requests "
+                     r"unchanged\) and ([\d,]+) went live \(callers whose model or requests "
+                     r"changed: ([^)]*)\)", " ".join(err.split()))  # fmt: skip
+    assert said, err
+    served, live, callers = int(said[1].replace(",", "")), int(said[2].replace(",", "")), said[3]
+    assert (served, live) == (after.get("replay", 0), after.get("live", 0))
+    assert served > 0 and live > 0 and "KTB" in callers.split(", ")
+    ktb = query_run(engine, "select distinct source from model_calls where run_id = :r "
+                            "and station = 'KTB' and sim_time_s >= 3600", child)  # fmt: skip
+    assert ktb == [("live",)]
+    code, _, err = _cli(["fork", parent, "--at", "1h", "--set", "stations.KXX.seed=1", "--db", db,
+                         "--quiet"], capsys)  # fmt: skip
+    assert code == 2 and "no station 'KXX' (stations: KTA, KTB, KTC; or an index from 0)" in err
 
 
 def test_fork_arguments_are_checked(recorded, tmp_path: Path) -> None:
