@@ -40,8 +40,17 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+SHOWN = 24  # cards a big terminal shows at once; the rest are never read
+
+
+def _rows_held(st: Any) -> int:
+    lists = (st.segs, st.words, st.calls, st.ledger, st.ratings, st.messages, st.faults)
+    return sum(len(rows) for rows in lists)
+
+
 def replay(engine: Any, run_id: str, hours: float) -> dict[str, float]:
-    """Jump a paged replay to 12 instants across the run (and play on from each)."""
+    """Jump a paged replay to 12 instants across the run; at each, draw the cards a
+    screen shows and step through 10 segments, as a user scrubbing would."""
     import gc
 
     from personafm.watching import stored_source
@@ -50,17 +59,16 @@ def replay(engine: Any, run_id: str, hours: float) -> dict[str, float]:
     before = rss_mb()
     t0 = time.perf_counter()
     source = stored_source(engine, run_id)
+    tl = source.timeline
     held = 0
     for i in range(12):
         at = hours * 3600 * (i + 0.5) / 12
         source.seek(at)
-        source.seek(at + 600)
-        tl = source.timeline
-        held = max(
-            held, sum(len(st.segs) + len(st.calls) + len(st.ledger) for st in tl.stations.values())
-        )
-        for call_sign in tl.order():
-            tl.card(call_sign, at + 600)
+        for _ in range(10):
+            source.step(1)
+        for call_sign in tl.order()[:SHOWN]:
+            tl.card(call_sign, source.now())
+        held = max(held, sum(_rows_held(st) for st in tl.stations.values()))
     return {
         "replay_s_per_jump": round((time.perf_counter() - t0) / 12, 2),
         "replay_rss_growth_mb": round(rss_mb() - before),
@@ -68,11 +76,13 @@ def replay(engine: Any, run_id: str, hours: float) -> dict[str, float]:
     }
 
 
-def one(stations: int, days: float) -> dict[str, float]:
+def one(stations: int, days: float, keep: Path | None) -> None:
+    """Run the case (or reuse the run kept in ``keep``), then export and replay it; print
+    the figures so far as a JSON line after each phase (a killed case still reports)."""
     from personafm.export import write_export
     from personafm.runner import run_scenario
     from personafm.scenario import load_scenario
-    from sim.store import open_store
+    from sim.store import RunRow, open_store
 
     scenario, _, _ = load_scenario("stress", {"run.hours": days * 24})
     groups = len(scenario.stations)
@@ -85,60 +95,68 @@ def one(stations: int, days: float) -> dict[str, float]:
             ]
         }
     )
+    figures: dict[str, Any] = {"stations": stations, "days": days}
+
+    def report(**more: Any) -> None:
+        figures.update(more)
+        print(json.dumps(figures), flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "load.db"
+        folder = keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        db = folder / f"load-{stations}x{days:g}.db"
+        reuse = db.exists()
         engine = open_store(f"sqlite:///{db}")
-        t0 = time.perf_counter()
-        result = run_scenario(scenario, engine=engine, log_dir=Path(tmp) / "logs")
-        wall = time.perf_counter() - t0
-        run_peak = peak_mb()
-        t0 = time.perf_counter()
-        with open(os.devnull, "w", encoding="utf-8") as sink:  # the export's memory, not ours
-            rows = write_export(engine, result.run_id, "asrun", "jsonl", sink)
-        export_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        with open(os.devnull, "w", encoding="utf-8") as sink:
-            messages = write_export(engine, result.run_id, "messages", "jsonl", sink)
-        messages_s = time.perf_counter() - t0
-        export_peak = peak_mb()
-        played = replay(engine, result.run_id, days * 24)
-        size = db.stat().st_size + sum(p.stat().st_size for p in Path(tmp).glob("load.db-*"))
-        return {
-            "stations": stations,
-            "days": days,
-            "wall_s": round(wall, 1),
-            "events_per_s": round(result.events / wall),
-            "peak_rss_mb": round(run_peak),
-            "store_kb_per_station_day": round(size / 1024 / (stations * days), 1),
-            "asrun_rows": rows,
-            "export_asrun_s": round(export_s, 1),
-            "message_rows": messages,
-            "export_messages_s": round(messages_s, 1),
-            "peak_rss_after_export_mb": round(export_peak),
-            **played,
-            "peak_rss_after_replay_mb": round(peak_mb()),
-        }
+        if reuse:
+            with engine.connect() as conn:
+                run = conn.execute(RunRow.__table__.select()).mappings().first()  # type: ignore[attr-defined]
+            assert run is not None and run["status"] == "finished", f"{db}: no finished run"
+            run_id, wall, events = run["id"], run["wall_s"], run["events"]
+        else:
+            t0 = time.perf_counter()
+            result = run_scenario(scenario, engine=engine, log_dir=Path(tmp) / "logs")
+            run_id, wall, events = result.run_id, time.perf_counter() - t0, result.events
+        size = db.stat().st_size + sum(p.stat().st_size for p in folder.glob(f"{db.name}-*"))
+        report(
+            wall_s=round(wall, 1), events_per_s=round(events / wall), reused=reuse,
+            peak_rss_mb=None if reuse else round(peak_mb()),
+            store_kb_per_station_day=round(size / 1024 / (stations * days), 1),
+        )  # fmt: skip
+        for what in ("asrun", "messages"):
+            t0 = time.perf_counter()
+            with open(os.devnull, "w", encoding="utf-8") as sink:  # the export's memory only
+                rows = write_export(engine, run_id, what, "jsonl", sink)
+            report(**{f"{what}_rows": rows, f"export_{what}_s": round(time.perf_counter() - t0, 1),
+                      "peak_rss_after_exports_mb": round(peak_mb())})  # fmt: skip
+        report(**replay(engine, run_id, days * 24), peak_rss_after_replay_mb=round(peak_mb()))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--case", choices=sorted(CASES))
     ap.add_argument("--scale", type=float, default=1.0, help="multiply stations by this")
+    ap.add_argument("--keep", type=Path, help="keep each case's database here, and reuse it")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         stations, days = CASES[args.case]
-        print(json.dumps(one(max(4, round(stations * args.scale)), days)))
+        one(max(4, round(stations * args.scale)), days, args.keep)
         return
     for case in [args.case] if args.case else list(CASES):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", "--case", case, "--scale", str(args.scale)],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        figures = json.loads(out.stdout.strip().splitlines()[-1])
+        command = [sys.executable, __file__, "--child", "--case", case, "--scale", str(args.scale)]
+        if args.keep:
+            command += ["--keep", str(args.keep)]
+        out = subprocess.run(command, capture_output=True, text=True, check=False)
+        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+        figures = json.loads(lines[-1]) if lines else {}
+        status = "" if out.returncode == 0 else f" [stopped early: exit {out.returncode}]"
         print(
-            f"{case} (scale {args.scale:g}): " + ", ".join(f"{k} {v}" for k, v in figures.items())
+            f"{case} (scale {args.scale:g}){status}: "
+            + ", ".join(f"{k} {v}" for k, v in figures.items()),
+            flush=True,
         )
+        if out.returncode:
+            sys.stderr.write(out.stderr[-2000:])
 
 
 if __name__ == "__main__":

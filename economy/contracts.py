@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import simpy
+from sqlalchemy import Index
 from sqlmodel import SQLModel
 
 from economy.airplay import Aired
@@ -44,6 +45,7 @@ _SPONSOR_CLAIM = re.compile(
 
 class ContractRow(StationRecord, table=True):
     __tablename__ = "contracts"
+    __table_args__ = (Index("ix_contracts_run_station", "run_id", "station"),)
 
     contract_id: str
     negotiation_id: str
@@ -61,6 +63,7 @@ class ContractRow(StationRecord, table=True):
 
 class ContractEventRow(StationRecord, table=True):
     __tablename__ = "contract_events"
+    __table_args__ = (Index("ix_contract_events_run_station", "run_id", "station"),)
 
     contract_id: str
     sim_time_s: float

@@ -191,6 +191,7 @@ class MessageRow(StationRecord, table=True):
 
 class ReplyRow(StationRecord, table=True):
     __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_run_station", "run_id", "station"),)
 
     message_id: str
     sim_time_s: float
@@ -199,6 +200,7 @@ class ReplyRow(StationRecord, table=True):
 
 class MessageOutcomeRow(StationRecord, table=True):
     __tablename__ = "message_outcomes"
+    __table_args__ = (Index("ix_message_outcomes_run_station", "run_id", "station"),)
 
     message_id: str
     sim_time_s: float

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import ClassVar, Final
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sim.bus import EventBus
@@ -143,6 +144,7 @@ class NegotiationRow(StationRecord, table=True):
     """One move of one negotiation; ``counterparty`` is the sponsor."""
 
     __tablename__ = "negotiations"
+    __table_args__ = (Index("ix_negotiations_run_station", "run_id", "station"),)
 
     negotiation_id: str = Field(index=True)
     counterparty: str

@@ -93,7 +93,10 @@ class BlobRow(SQLModel, table=True):
 
 class ModelCallRow(StationRecord, table=True):
     __tablename__ = "model_calls"
-    __table_args__ = (Index("ix_model_calls_run_seq", "run_id", "seq"),)
+    __table_args__ = (
+        Index("ix_model_calls_run_seq", "run_id", "seq"),
+        Index("ix_model_calls_run_station_time", "run_id", "station", "sim_time_s"),
+    )
 
     seq: int
     sim_time_s: float

@@ -14,7 +14,10 @@ from sim.store import StationRecord
 
 class AsRunRow(StationRecord, table=True):
     __tablename__ = "asrun"
-    __table_args__ = (Index("ix_asrun_run_station_seq", "run_id", "station", "seq"),)
+    __table_args__ = (
+        Index("ix_asrun_run_station_seq", "run_id", "station", "seq"),
+        Index("ix_asrun_run_start", "run_id", "start_s"),  # the replay's step, any station
+    )
 
     seq: int
     start_s: float

@@ -497,6 +497,12 @@ def test_a_replay_holds_one_page_and_shows_what_the_whole_run_shows(
         assert stepper.now() == starts[i - 1]
     stepper.seek(10**9)
     assert stepper.past_end and stepper.now() == stepper.end_s
+    # a station's part of a page is read only when the station is shown
+    lazy = stored_source(engine, run_id, at_s=30 * 3600, page_s=3 * 3600)
+    tl = lazy.timeline
+    assert not any(st.loaded for st in tl.stations.values()) and _held(tl) == 0
+    assert tl.card("KTB", 30 * 3600) == full.card("KTB", 30 * 3600)
+    assert [cs for cs, st in tl.stations.items() if st.loaded] == ["KTB"]
 
 
 def test_attach_holds_the_last_page_and_loads_older_ones_on_demand(

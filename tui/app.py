@@ -341,7 +341,7 @@ class StationScreen(Screen[None]):
         tl, cs, t = self.timeline, self.call_sign, self.at_s
         talk = self.query_one("#talk", DataTable)
         talk.add_columns("time", "source", "words")
-        st = tl.stations[cs]
+        st = tl.view(cs)
         words = st.words[: bisect_right(st.words_t, t)]
         for seg in [s for s in words if s.kind == "talk"][-TABLE_ROWS:]:
             _add_plain(talk, tl.clock.label(seg.start_s), seg.source, seg.text or "")
@@ -366,7 +366,7 @@ class StationScreen(Screen[None]):
 
     def _fill_deals(self) -> None:
         tl, cs, t = self.timeline, self.call_sign, self.at_s
-        st = tl.stations[cs]
+        st = tl.view(cs)
         contracts = self.query_one("#contracts", DataTable)
         contracts.add_columns("contract", "sponsor", "terms", "signed", "state")
         for cid, c in st.contracts.items():
@@ -567,7 +567,7 @@ class PersonaApp(App[None]):
         focused = self.focused
         if not isinstance(focused, StationCard):
             return
-        st = self.timeline.stations[focused.call_sign]
+        st = self.timeline.view(focused.call_sign)
         last = self._spoken.get(focused.call_sign, t)
         for seg in st.words[bisect_right(st.words_t, last) : bisect_right(st.words_t, t)]:
             self.speaker.say(focused.call_sign, seg.text or "")

@@ -1,11 +1,12 @@
-"""Loading the window of a stored run that the UI shows, so that memory stays flat.
+"""Loading the part of a stored run that the UI shows, so that memory and load time stay
+flat however many stations and however long the run.
 
-A replay holds one page of simulated time (``page_seconds``: shorter the more
-stations there are) plus, per station, the totals and short tails a card needs
-from before it (``tui.timeline.TAIL``). ``load_window`` reads both from the store:
-the tails with a window function (the last rows per station), the totals with
-``GROUP BY``. Playing on into the next page reads just that page and trims the
-old one away; a jump anywhere else reloads. Both give the same picture.
+A replay holds one page of simulated time (``page_seconds``: shorter the more stations
+there are) and loads a station's part of it only when that station is shown: its rows in
+the page plus the totals and short tails a card needs from before it
+(``tui.timeline.TAIL``). Each load is a handful of queries on the (run, station, …)
+indexes, so a jump costs the same in a 3-station day as in a 10,000-station week; the
+cards nobody looks at are never read.
 """
 
 from __future__ import annotations
@@ -14,18 +15,17 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, func, not_, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from analysis.reader import STREAM_BATCH, TABLES
-from tui.timeline import ALERT_FAULTS, CATCHPHRASE_WINDOW, TAIL, Timeline
+from tui.timeline import ALERT_FAULTS, CATCHPHRASE_WINDOW, TAIL, TERMINAL, StationTimeline, Timeline
 
 # table -> the time a row belongs to on the timeline
 TIME_COLUMN = {
     "contracts": "signed_s", "asrun": "start_s", "ledger": "sim_time_s",
-    "ratings": "quarter_start_s",
-    "faults": "sim_time_s", "model_calls": "sim_time_s", "contract_events": "sim_time_s",
-    "negotiations": "sim_time_s", "messages": "sim_time_s", "replies": "sim_time_s",
-    "message_outcomes": "sim_time_s",
+    "ratings": "quarter_start_s", "faults": "sim_time_s", "model_calls": "sim_time_s",
+    "contract_events": "sim_time_s", "negotiations": "sim_time_s", "messages": "sim_time_s",
+    "replies": "sim_time_s", "message_outcomes": "sim_time_s",
 }  # fmt: skip
 RATINGS_SHOWN_AFTER_S = 900.0  # a quarter hour's ratings show once it is over
 ROWS_PER_PAGE = 2400.0  # station-hours per page: 24 h for 100 stations, 15 min for 10,000
@@ -51,132 +51,145 @@ def _rows(engine: Engine, query: Any) -> Iterator[dict[str, Any]]:
             yield dict(r)
 
 
-def _ranked(run_id: str, name: str, before: float, where: Any = None) -> Any:
-    """``name``'s rows before ``before``, each with ``_rank``: 1 for a station's last."""
-    t, at = _table(name), _time(name)
-    rank = func.row_number().over(partition_by=t.c.station, order_by=(at.desc(), t.c.id.desc()))
-    q = select(t, at.label("_at"), rank.label("_rank")).where(t.c.run_id == run_id, at < before)
-    return q if where is None else q.where(where)
+class StationLoader:
+    """Reads one station's part of the window ``[lo, hi)`` of a stored run into a timeline:
+    first the totals and tails from before ``lo``, then the rows of the window (only rows
+    the timeline has not caught up past, when it follows a run being written)."""
 
+    def __init__(self, timeline: Timeline, engine: Engine) -> None:
+        self.timeline = timeline
+        self.engine = engine
+        self.lo = 0.0
+        self.hi = math.inf
+        self.loads = 0  # station loads (for tests and benches)
 
-def _tails(
-    engine: Engine, run_id: str, name: str, before: float, keep: int, where: Any = None
-) -> Iterator[dict[str, Any]]:
-    """Each station's last ``keep`` rows of ``name`` before ``before``, oldest first."""
-    ranked = _ranked(run_id, name, before, where).subquery()
-    columns = [ranked.c[c.name] for c in _table(name).c]
-    query = select(*columns).where(ranked.c._rank <= keep).order_by(ranked.c._at, ranked.c.id)
-    yield from _rows(engine, query)
+    def __call__(self, st: StationTimeline) -> None:
+        tl = self.timeline
+        lo = self.lo = max(self.lo, tl.start_s)  # following a run: the window moves on
+        self._totals(st)
+        a = _table("asrun")
+        aired = a.c.status == "aired"
+        said = aired & a.c.kind.in_(("talk", "ad")) & (a.c.text != "") & a.c.text.is_not(None)
+        talk = aired & (a.c.kind == "talk") & (a.c.text != "")
+        tails: list[tuple[str, int, Any]] = [
+            ("asrun", TAIL["segs"], aired), ("asrun", TAIL["words"], said),
+            ("asrun", CATCHPHRASE_WINDOW, talk), ("ledger", TAIL["ledger"], None),
+            ("ratings", TAIL["ratings"], None), ("model_calls", TAIL["calls"], None),
+            ("negotiations", TAIL["negotiations"], None), ("messages", TAIL["messages"], None),
+        ]  # fmt: skip
+        seen: set[tuple[str, int]] = set()
+        held: list[str] = []
+        for name, keep, where in tails:
+            for row in self._tail(st.call_sign, name, keep, where):
+                if (name, row["id"]) not in seen:  # a talk break is in three as-run tails
+                    seen.add((name, row["id"]))
+                    tl.apply(name, row)
+                    if name == "messages":
+                        held.append(row["message_id"])
+        for name in ("replies", "message_outcomes"):  # the answers to the messages kept
+            t = _table(name)
+            answers = self._of(st.call_sign, t).where(t.c.sim_time_s < lo, t.c.message_id.in_(held))
+            for row in _rows(self.engine, answers.order_by(t.c.id)):
+                tl.apply(name, row)
+        c, e = _table("contracts"), _table("contract_events")
+        for row in _rows(self.engine, self._of(st.call_sign, c).where(c.c.signed_s < lo)):
+            tl.apply("contracts", row)
+        ended = self._of(st.call_sign, e).where(e.c.sim_time_s < lo, e.c.kind.in_(TERMINAL))
+        for row in _rows(self.engine, ended.order_by(e.c.id)):
+            tl.apply("contract_events", row)
+        for name in TIME_COLUMN:
+            t, at = _table(name), _time(name)
+            q = self._of(st.call_sign, t).where(at >= lo)
+            if not math.isinf(self.hi):
+                q = q.where(at < self.hi)
+            last = tl._last_ids.get(name)
+            if last is not None:  # following a run: the rest comes with catch_up
+                q = q.where(t.c.id <= last)
+            for row in _rows(self.engine, q.order_by(t.c.id)):
+                tl.apply(name, row)
+        st.trim(lo)  # contracts, negotiations and answers older than the tails
+        self.loads += 1
 
+    def _of(self, station: str, t: Any) -> Any:
+        return select(t).where(t.c.run_id == self.timeline.run_id, t.c.station == station)
 
-def _span(engine: Engine, run_id: str, name: str, lo: float, hi: float) -> Iterator[dict[str, Any]]:
-    t, at = _table(name), _time(name)
-    q = select(t).where(t.c.run_id == run_id, at >= lo)
-    if not math.isinf(hi):
-        q = q.where(at < hi)
-    yield from _rows(engine, q.order_by(t.c.id))
+    def _tail(self, station: str, name: str, keep: int, where: Any) -> list[dict[str, Any]]:
+        """The station's last ``keep`` rows of ``name`` before the window, oldest first."""
+        t, at = _table(name), _time(name)
+        q = self._of(station, t).where(at < self.lo)
+        if where is not None:
+            q = q.where(where)
+        rows = list(_rows(self.engine, q.order_by(at.desc(), t.c.id.desc()).limit(keep)))
+        return rows[::-1]
 
-
-def _fold_totals(tl: Timeline, engine: Engine, before: float) -> None:
-    """Faults, calls and cost before the window (calls: all but the tail kept as rows)."""
-    f = _table("faults")
-    q = (
-        select(f.c.station, f.c.kind, func.count())
-        .where(f.c.run_id == tl.run_id, f.c.sim_time_s < before)
-        .group_by(f.c.station, f.c.kind)
-    )
-    ranked = _ranked(tl.run_id, "model_calls", before).subquery()
-    calls = (
-        select(ranked.c.station, func.count(), func.sum(ranked.c.cost_usd))
-        .where(ranked.c._rank > TAIL["calls"])
-        .group_by(ranked.c.station)
-    )
-    with engine.connect() as conn:
-        for station, kind, n in conn.execute(q):
-            st = tl.stations.get(station)
-            if st is not None:
+    def _totals(self, st: StationTimeline) -> None:
+        """Faults, calls and cost before the window (calls: all but the tail kept as rows)."""
+        f, c = _table("faults"), _table("model_calls")
+        kinds = (
+            select(f.c.kind, func.count())
+            .where(f.c.run_id == self.timeline.run_id, f.c.station == st.call_sign)
+            .where(f.c.sim_time_s < self.lo)
+            .group_by(f.c.kind)
+        )
+        older = (
+            self._of(st.call_sign, c)
+            .where(c.c.sim_time_s < self.lo)
+            .order_by(c.c.sim_time_s.desc(), c.c.id.desc())
+            .offset(TAIL["calls"])
+            .subquery()
+        )
+        calls = select(func.count(), func.sum(older.c.cost_usd))
+        with self.engine.connect() as conn:
+            for kind, n in conn.execute(kinds):
                 st.faults_before += n
                 if kind in ALERT_FAULTS:
                     st.alerts_before[kind] += n
-        for station, n, cost in conn.execute(calls):
-            st = tl.stations.get(station)
-            if st is not None:
-                st.calls_before, st.cost_before = n, cost or 0.0
+            n, cost = conn.execute(calls).one()
+            st.calls_before, st.cost_before = n, cost or 0.0
 
 
-def load_window(tl: Timeline, engine: Engine, lo: float, hi: float = math.inf) -> None:
-    """Replace what ``tl`` holds by the window ``[lo, hi)`` of its stored run and, from
-    before it, the totals and tails a trimmed timeline keeps."""
-    tl.clear_rows()
-    run = tl.run_id
-    _fold_totals(tl, engine, lo)
-    a = _table("asrun")
-    aired = a.c.status == "aired"
-    said = aired & a.c.kind.in_(("talk", "ad")) & (a.c.text != "") & a.c.text.is_not(None)
-    sponsor = _table("ledger").c.station.startswith("sponsor:")
-    tails: list[tuple[str, int, Any]] = [
-        ("asrun", TAIL["segs"], aired), ("asrun", TAIL["words"], said),
-        ("ledger", TAIL["ledger"], not_(sponsor)), ("ratings", TAIL["ratings"], None),
-        ("asrun", CATCHPHRASE_WINDOW, aired & (a.c.kind == "talk") & (a.c.text != "")),
-        ("model_calls", TAIL["calls"], None), ("negotiations", TAIL["negotiations"], None),
-        ("messages", TAIL["messages"], None),
-    ]  # fmt: skip
-    seen: set[tuple[str, int]] = set()
-    for name, keep, where in tails:
-        for row in _tails(engine, run, name, lo, keep, where):
-            if (name, row["id"]) not in seen:  # a talk break is in several as-run tails
-                seen.add((name, row["id"]))
-                tl.apply(name, row)
-    held = _ranked(run, "messages", lo).subquery()
-    held_ids = select(held.c.message_id).where(held.c._rank <= TAIL["messages"])
-    for name in ("replies", "message_outcomes"):  # the answers to the messages kept
-        t = _table(name)
-        answers = select(t).where(
-            t.c.run_id == run, t.c.sim_time_s < lo, t.c.message_id.in_(held_ids)
-        )
-        for row in _rows(engine, answers.order_by(t.c.id)):
-            tl.apply(name, row)
-    c, e = _table("contracts"), _table("contract_events")
-    signed = select(c).where(c.c.run_id == run, c.c.signed_s < lo).order_by(c.c.id)
-    for row in _rows(engine, signed):
-        tl.apply("contracts", row)
-    ended = e.c.kind.in_(("completed", "cancelled", "scam"))
-    for row in _rows(engine, select(e).where(e.c.run_id == run, e.c.sim_time_s < lo, ended)):
-        tl.apply("contract_events", row)
-    load_span(tl, engine, lo, hi)
-    tl.trim(lo)  # contracts, negotiations and answers older than the tails
-    tl.start_s = lo
-
-
-def load_span(tl: Timeline, engine: Engine, lo: float, hi: float = math.inf) -> None:
-    """Add the rows of ``[lo, hi)`` (all of them from ``lo`` on, if ``hi`` is infinite)."""
-    for name in TIME_COLUMN:
-        last = tl._last_ids.get(name, 0)
-        for row in _span(engine, tl.run_id, name, lo, hi):
-            tl.apply(name, row)
-            last = max(last, row["id"])
-        tl._last_ids[name] = last
-    tl.version += 1
+def last_ids(engine: Engine, run_id: str) -> dict[str, int]:
+    """The highest row id of each table the timeline shows, for ``run_id`` (0: none)."""
+    out = {}
+    with engine.connect() as conn:
+        for name in TIME_COLUMN:
+            t = _table(name)
+            out[name] = conn.execute(select(func.max(t.c.id)).where(t.c.run_id == run_id)).scalar()
+    return {name: last or 0 for name, last in out.items()}
 
 
 class Pager:
-    """Keeps ``timeline`` holding the page of simulated time that contains the playhead."""
+    """Keeps ``timeline`` holding the page of simulated time that contains the playhead;
+    stations load their part of a page when they are first shown (``StationLoader``)."""
 
     def __init__(self, timeline: Timeline, engine: Engine, page_s: float | None = None) -> None:
         self.timeline = timeline
         self.engine = engine
         self.page_s = page_s or page_seconds(len(timeline.stations))
+        self.loader = StationLoader(timeline, engine)
         self.lo = self.hi = -1.0
-        self.loads = 0  # whole-window loads (a jump), as opposed to playing on
+        self.loads = 0  # pages opened
 
     def ensure(self, t: float) -> None:
         if self.lo <= t < self.hi:
             return
-        lo = math.floor(max(0.0, t) / self.page_s) * self.page_s
-        if self.hi == lo:  # playing on into the next page: read it, drop the old one
-            load_span(self.timeline, self.engine, self.hi, lo + self.page_s)
-            self.timeline.trim(lo)
-        else:
-            load_window(self.timeline, self.engine, lo, lo + self.page_s)
-            self.loads += 1
-        self.lo, self.hi = lo, lo + self.page_s
+        self.lo = math.floor(max(0.0, t) / self.page_s) * self.page_s
+        self.hi = self.lo + self.page_s
+        self.open(self.lo, self.hi)
+
+    def open(self, lo: float, hi: float = math.inf) -> None:
+        """Hold ``[lo, hi)`` (from ``lo`` on, if ``hi`` is infinite): every station unloaded,
+        each loaded when shown."""
+        self.loader.lo, self.loader.hi = lo, hi
+        self.timeline.unload(lo, self.loader)
+        self.loads += 1
+
+    def next_start(self, t: float, direction: int) -> float | None:
+        """The next (or previous) segment start of any station after (before) ``t``."""
+        a = _table("asrun")
+        edge = func.min(a.c.start_s) if direction > 0 else func.max(a.c.start_s)
+        side = a.c.start_s > t if direction > 0 else a.c.start_s < t
+        q = select(edge).where(a.c.run_id == self.timeline.run_id, a.c.status == "aired", side)
+        with self.engine.connect() as conn:
+            found = conn.execute(q).scalar()
+        return None if found is None else float(found)

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 
 from sim.dispatch import report_waits
 from sim.events import Event
-from tui.paging import Pager, load_window, page_seconds
+from tui.paging import Pager, last_ids, page_seconds
 from tui.timeline import Timeline
 
 SPEEDS: tuple[float, ...] = (1.0, 10.0, 60.0, math.inf)
@@ -331,25 +331,20 @@ class StoredSource:
         return self._segment_times[1]
 
     def step(self, direction: int = 1) -> None:
-        """Move to the next (or previous) segment start of any station, across pages."""
-        times = self._times()
-        pager = self.pager
-        if direction > 0:
-            later = times[bisect_right(times, self._t) :]
-            if not later and pager is not None and pager.hi < self.end_s:
-                self._goto(pager.hi)  # the next page: its first segment is the next
-                times = self._times()
-                later = times[bisect_left(times, self._t) :]
-            if later:
-                self._goto(later[0])
+        """Move to the next (or previous) segment start of any station (a paged replay
+        asks the store, so the step crosses pages and stations not shown)."""
+        if self.pager is not None:
+            found = self.pager.next_start(self._t, direction)
         else:
-            earlier = times[: bisect_left(times, self._t)]
-            if not earlier and pager is not None and pager.lo > 0:
-                self._goto(pager.lo - 1e-6)
-                times = self._times()
-                earlier = times[: bisect_right(times, self._t)]
-            if earlier:
-                self._goto(earlier[-1])
+            times = self._times()
+            if direction > 0:
+                later = times[bisect_right(times, self._t) :]
+                found = later[0] if later else None
+            else:
+                earlier = times[: bisect_left(times, self._t)]
+                found = earlier[-1] if earlier else None
+        if found is not None:
+            self._goto(found)
 
     def seek(self, t: float) -> None:
         self._goto(min(max(0.0, t), self.end_s))
@@ -374,7 +369,11 @@ class AttachSource(StoredSource):
         self._load_edge()
 
     def _load_edge(self) -> None:
-        load_window(self.timeline, self._engine, max(0.0, self.timeline.end_s - self._page_s))
+        """Hold the last page and everything after it; ``catch_up`` goes on from the rows
+        there now (each station reads its part when it is shown)."""
+        tl = self.timeline
+        tl._last_ids.update(last_ids(self._engine, tl.run_id))
+        Pager(tl, self._engine, self._page_s).open(max(0.0, tl.end_s - self._page_s))
         self._held = None
         self._segment_times = None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
@@ -95,6 +96,7 @@ class StationTimeline:
     alerts_before: Counter[str] = field(default_factory=Counter)
     calls_before: int = 0
     cost_before: float = 0.0
+    loaded: bool = True  # False: its rows of the page are read when it is first shown
 
     def clear_rows(self) -> None:
         """Forget every row (the station's name and model stay)."""
@@ -201,6 +203,7 @@ class Timeline:
         self.start_s = 0.0  # the window's start: rows before it are folded into totals
         self.version = 0  # bumped whenever rows are dropped or reloaded
         self._last_ids: dict[str, int] = {}
+        self._loader: Callable[[StationTimeline], None] | None = None
 
     # -- building -------------------------------------------------------------------------
     def station(self, call_sign: str) -> StationTimeline:
@@ -228,13 +231,23 @@ class Timeline:
         self.start_s = cutoff
         self.version += 1
 
-    def clear_rows(self) -> None:
-        """Forget every row but the stations' (a window is about to be loaded)."""
+    def unload(self, start_s: float, loader: Callable[[StationTimeline], None]) -> None:
+        """Forget every station's rows; each is read again by ``loader`` when next shown
+        (``view``), for the window that starts at ``start_s`` (``tui.paging``)."""
         for st in self.stations.values():
             st.clear_rows()
-        self._last_ids = {"stations": self._last_ids.get("stations", 0)}
-        self.start_s = 0.0
+            st.loaded = False
+        self._loader = loader
+        self.start_s = start_s
         self.version += 1
+
+    def view(self, call_sign: str) -> StationTimeline:
+        """A station's rows, read first if the page it is on has not been read yet."""
+        st = self.stations[call_sign]
+        if not st.loaded and self._loader is not None:
+            st.loaded = True
+            self._loader(st)
+        return st
 
     @classmethod
     def of_run(cls, engine: Engine, run_id: str) -> Timeline:
@@ -265,8 +278,13 @@ class Timeline:
         for name in SHOWN_TABLES:
             last = self._last_ids.get(name, 0)
             for r in iter_table(engine, self.run_id, name, after_id=last):
-                self.apply(name, dict(r))
                 last = r["id"]
+                st = self.stations.get(r["station"]) if "station" in r else None
+                if st is not None and not st.loaded:  # read with its page when it is shown
+                    if name == "asrun" and r["status"] == "aired":
+                        self.end_s = max(self.end_s, r["start_s"])
+                    continue
+                self.apply(name, dict(r))
                 added += 1
             self._last_ids[name] = last
         return added
@@ -276,7 +294,7 @@ class Timeline:
         return list(self.stations)
 
     def card(self, call_sign: str, t: float) -> Card:
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         i = bisect_right(st.seg_t, t)
         now = st.segs[i - 1] if i else None
         progress = 0.0
@@ -314,7 +332,7 @@ class Timeline:
 
     def active_deals(self, call_sign: str, t: float) -> list[str]:
         out = []
-        for c in self.stations[call_sign].contracts.values():
+        for c in self.view(call_sign).contracts.values():
             if c["signed_s"] <= t < c["end_s"] and not any(
                 kind in TERMINAL and at <= t for at, kind in c["events"]
             ):
@@ -322,7 +340,7 @@ class Timeline:
         return out
 
     def alerts(self, call_sign: str, t: float, faults_upto: int | None = None) -> list[str]:
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         f = bisect_right(st.fault_t, t) if faults_upto is None else faults_upto
         seen = st.alerts_before + Counter(kind for kind, _ in st.faults[:f] if kind in ALERT_FAULTS)
         out = [
@@ -337,7 +355,7 @@ class Timeline:
         self, call_sign: str, t: float, window: int = CATCHPHRASE_WINDOW, n: int = 3
     ) -> tuple[str, int] | None:
         """The 3-word phrase most repeated in the last ``window`` talk breaks, if said 3+ times."""
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         w = bisect_right(st.words_t, t)
         talk: list[Segment] = []  # the last ``window`` talk breaks (ad reads are not talk)
         i = w
@@ -348,11 +366,11 @@ class Timeline:
         return catchphrase([seg.text or "" for seg in talk], n=n)
 
     def segments(self, call_sign: str, t: float) -> list[Segment]:
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         return st.segs[: bisect_right(st.seg_t, t)]
 
     def rows_until(self, call_sign: str, what: str, t: float) -> list[dict[str, Any]]:
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         times, rows = {
             "ledger": (st.ledger_t, st.ledger),
             "calls": (st.call_t, st.calls),
@@ -362,7 +380,7 @@ class Timeline:
 
     def answer(self, call_sign: str, message_id: str, t: float) -> str:
         """What the station had said back to a letter or call by ``t`` (or why it declined)."""
-        st = self.stations[call_sign]
+        st = self.view(call_sign)
         said = st.replies.get(message_id)
         if said is not None and said[0] <= t:
             return said[1]
