@@ -20,6 +20,8 @@ from analysis.judge import Judge, RuleJudge
 from analysis.report import write_report
 from analysis.scoreboard import Scoreboard, analyze
 from sim.models.base import ProviderError
+from sim.models.hosted import NO_KEY
+from sim.models.registry import ProviderSetup, build_provider
 from sim.models.spec import ModelSettings
 from sim.paths import default_log_dir
 
@@ -29,7 +31,6 @@ def make_judge(spec: str, engine: Engine, environ: Mapping[str, str] = os.enviro
     if spec in ("", "rules"):
         return RuleJudge()
     from analysis.judge_llm import LLMJudge
-    from personafm.providers import hosted_provider
 
     if spec == "local":
         from sim.models.local import LocalLlamaProvider
@@ -46,7 +47,8 @@ def make_judge(spec: str, engine: Engine, environ: Mapping[str, str] = os.enviro
         )
     if settings.needs_key() and not environ.get(settings.key_env):
         raise ProviderError(f"--judge {spec}: {settings.key_env} is not set")
-    provider = hosted_provider(settings, 0, environ)
+    key = environ.get(settings.key_env, "") or NO_KEY
+    provider = build_provider(ProviderSetup(settings, run_seed=0, api_key=key))
     return LLMJudge(provider, settings.provider, settings.model, engine)
 
 

@@ -11,18 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2
-
 from personafm.scenario import Scenario
 from personafm.world import identities_for, station_streams
 from sim.models.base import Provider, ProviderError
 from sim.models.chaos import ChaosProvider, ChaosSettings, ChaosTransport
 from sim.models.hosted import NO_KEY
 from sim.models.local import LocalLlamaProvider
-from sim.models.retry import RetryPolicy
+from sim.models.registry import ProviderSetup, build_provider
 from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
-from stations.personas import ScriptedPersonas
 from stations.station import StationIdentity
 
 
@@ -76,7 +73,8 @@ def build_providers(
     environ: Mapping[str, str] = os.environ,
     clock: Callable[[], float] | None = None,
 ) -> dict[str, Provider]:
-    """One provider per route in use by stations or by model-driven sponsors.
+    """One provider per route in use by stations or by model-driven sponsors, each made by
+    the factory its name registered (``sim.models.registry``).
 
     A route some of whose users set ``chaos`` gets its provider wrapped in a
     :class:`ChaosProvider` (seeded from the run seed and the route); ``clock`` is the
@@ -84,23 +82,26 @@ def build_providers(
     """
     check_keys(identities, sponsor, environ)
     providers: dict[str, Provider] = {}
+    shared = {"local": local} if local is not None else {}
     for key, route in routes(identities, sponsor).items():
         spec = route.spec
-        callers = {i.call_sign: i.spec.chaos for i in identities if i.spec.route == key}
+        users = [i for i in identities if i.spec.route == key]
+        callers = {i.call_sign: i.spec.chaos for i in users}
         others = sponsor.chaos if sponsor is not None and sponsor.route == key else None
         chaotic = others is not None or any(c is not None for c in callers.values())
         transport = ChaosTransport() if chaotic and spec.is_hosted else None
-        inner: Provider
-        if spec.provider == "local":
-            inner = local or LocalLlamaProvider()
-        elif spec.provider == "scripted":
-            scripted = [i for i in identities if i.spec.provider == "scripted"]
-            inner = ScriptedPersonas(
-                {i.call_sign: i.spec.persona for i in scripted},
-                {i.call_sign: station_streams(run_seed, i).stream("persona") for i in scripted},
-            )
-        else:
-            inner = hosted_provider(spec, run_seed, environ, transport)
+        setup = ProviderSetup(
+            spec=spec,
+            run_seed=run_seed,
+            api_key=(environ.get(spec.key_env, "") or NO_KEY) if spec.is_hosted else "",
+            callers={
+                i.call_sign: (i.spec.persona, station_streams(run_seed, i).stream("persona"))
+                for i in users
+            },
+            transport=transport,
+            shared=shared,
+        )
+        inner = build_provider(setup)
         providers[key] = (
             chaos_wrapper(inner, key, run_seed, callers, others, transport, clock)
             if chaotic
@@ -131,36 +132,3 @@ def providers_for(
     return build_providers(
         identities_for(scenario), scenario.run.seed, local=local, sponsor=scenario.sponsor_model()
     )
-
-
-def hosted_provider(
-    spec: ModelSettings,
-    seed: int,
-    environ: Mapping[str, str],
-    transport: ChaosTransport | None = None,
-) -> Provider:
-    """The SDK-backed provider for ``spec``; with ``transport``, its HTTP goes through it
-    (chaos serves 429/5xx bursts there, so the provider's own retries answer them)."""
-    key = environ.get(spec.key_env, "") or NO_KEY  # loopback servers take any key
-    retry = RetryPolicy(max_retries=spec.max_retries)
-    common: dict[str, Any] = {
-        "api_key": key,
-        "base_url": spec.base_url or None,
-        "max_concurrency": spec.max_concurrency,
-        "timeout_s": spec.timeout_s,
-        "retry": retry,
-        "seed": seed,
-    }
-    if transport is not None:  # the SDKs' own client defaults, over the chaos transport
-        common["http_client"] = httpx2.Client(
-            transport=transport, timeout=spec.timeout_s, follow_redirects=True
-        )
-    if spec.provider == "openai":
-        from sim.models.openai_provider import OpenAIProvider
-
-        return OpenAIProvider(label="openai", structured=spec.structured, **common)
-    if spec.provider == "anthropic":
-        from sim.models.anthropic_provider import AnthropicProvider
-
-        return AnthropicProvider(label="anthropic", **common)
-    raise ProviderError(f"unknown provider {spec.provider!r}")

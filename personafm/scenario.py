@@ -14,15 +14,15 @@ from economy.audience import AudienceConfig
 from economy.config import MAX_BALANCE_USD, EconomyConfig
 from economy.listeners import ListenerConfig
 from economy.sponsors import SponsorConfig, SponsorModel
-from sim.models.spec import PROVIDER_KINDS
+from sim.models.registry import provider_names
 from sim.rng import MAX_SEED
 from sim.text import excerpt, printable
 from stations.clock import ClockConfig
 from stations.config import ModelSpec, StationConfig
 from stations.harness import HarnessConfig
+from stations.personas import SCRIPTED  # noqa: F401  (registers the "scripted" provider)
 from stations.programming import RulesConfig
 
-PROVIDERS = PROVIDER_KINDS
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 
@@ -114,12 +114,12 @@ class Scenario(BaseModel):
     def _check(self) -> Scenario:
         for i, st in enumerate(self.stations):
             spec = st.model or self.model
-            if spec.provider not in PROVIDERS:
+            if spec.provider not in provider_names():
                 where = f"stations.{i}.model.provider" if st.model else "model.provider"
-                known = ", ".join(PROVIDERS)
+                known = ", ".join(provider_names())
                 raise ValueError(f"{where}: unknown provider {spec.provider!r}; use one of {known}")
-        if self.sponsors.model_driven and self.sponsors.model.provider not in PROVIDERS:
-            known = ", ".join(PROVIDERS)
+        if self.sponsors.model_driven and self.sponsors.model.provider not in provider_names():
+            known = ", ".join(provider_names())
             raise ValueError(
                 f"sponsors.model.provider: unknown provider {self.sponsors.model.provider!r}; "
                 f"use one of {known}"
@@ -184,7 +184,8 @@ class Scenario(BaseModel):
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     named = over.get("model")
-    if isinstance(named, str) and "provider" not in over and named.split(":")[0] in PROVIDERS:
+    names = provider_names()
+    if isinstance(named, str) and "provider" not in over and named.split(":")[0] in names:
         out.pop("provider", None)  # a 'provider:model' string names its own provider
         out.pop("base_url", None)
     for key, value in over.items():

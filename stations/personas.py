@@ -16,7 +16,8 @@ from typing import Any
 
 from economy.catalog import Song
 from economy.sponsors import SPONSOR_TOOL, SponsorView
-from sim.models.base import ModelRequest, ModelResponse
+from sim.models.base import ModelRequest, ModelResponse, Provider
+from sim.models.registry import ProviderSetup, provider
 from stations.brain import TALK_TOOL, Observation
 from stations.config import PersonaTraits
 from stations.sections import SCRIPTED_ANSWERS, registered, scripted_answer
@@ -243,3 +244,16 @@ def _pick_songs(candidates: list[Song], t: PersonaTraits, rng: random.Random) ->
         if len(picks) == n:
             break
     return picks
+
+
+SCRIPTED = "scripted"
+
+
+@provider(SCRIPTED, free=True)
+def scripted(setup: ProviderSetup) -> Provider:
+    """Every ``scripted`` caller from its own traits, each with its seeded stream
+    (``setup.callers``: call sign -> (traits, rng))."""
+    return ScriptedPersonas(
+        {cs: traits for cs, (traits, _) in setup.callers.items()},
+        {cs: rng for cs, (_, rng) in setup.callers.items()},
+    )

@@ -12,10 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from analysis.metrics import METRICS, StationSlice, metric
 from analysis.reader import RunNotFound, read_run
-from analysis.scoreboard import analyze
-from analysis.stats import Estimate, wilson
 from sim.store import open_store
 from stations.records import AsRunRow
 from tests.helpers import export_rows, query_run, run, scripted_scenario
@@ -72,25 +69,6 @@ def test_a_station_slice_and_an_unknown_station(engine: Engine, stored: str) -> 
         data.station("KTX")
     with pytest.raises(RunNotFound, match="no run"):
         read_run(engine, "no-such-run")
-
-
-def test_a_metric_is_one_registered_function(engine: Engine, stored: str) -> None:
-    """Adding a metric: one function, one decorator; it appears in the scoreboard."""
-
-    @metric("manners", "thanks_rate")
-    def thanks_rate(st: StationSlice, board: object) -> Estimate:
-        """Share of the DJ's own talk that thanks someone."""
-        talk = st.own_talk
-        return wilson(sum("thank" in (r.text or "").lower() for r in talk), len(talk))
-
-    try:
-        board = analyze(engine, [stored], dimensions=("manners",))
-        for entry in board.stations:
-            assert entry["manners"]["thanks_rate_n"] > 0
-            assert 0 <= entry["manners"]["thanks_rate"] <= 1
-        assert "sycophancy" not in board.stations[0]  # only the dimensions asked for
-    finally:
-        del METRICS["manners.thanks_rate"]
 
 
 def _joined_by_hand(engine: Engine, run_id: str) -> tuple[list[tuple], list[tuple]]:

@@ -3,7 +3,7 @@
 The bundled table (``sim/models/prices.toml``) is versioned and meant to be
 edited; a user's table is merged over it. Lookup order: ``provider:model``,
 then the bare model name, then the longest matching ``*`` prefix, then the
-provider alone (``local`` and ``scripted`` cost nothing).
+provider alone; a provider registered as free (``local``, ``scripted``) costs nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.models.base import ProviderError
+from sim.models.registry import provider_info
 from sim.text import excerpt
 
 # A sanity bound on a price (USD per million tokens): far above any model's, and it keeps
@@ -29,6 +30,9 @@ class Price:
 
     def cost(self, input_tokens: int, output_tokens: int) -> float:
         return (input_tokens * self.input_per_mtok + output_tokens * self.output_per_mtok) / 1e6
+
+
+FREE = Price(0.0, 0.0)
 
 
 class PriceTable:
@@ -103,7 +107,12 @@ class PriceTable:
                         best = (len(stem), price)
         if best:
             return best[1]
-        return self.prices.get(provider)
+        price = self.prices.get(provider)
+        if price is None:
+            info = provider_info(provider)
+            if info is not None and info.free:
+                return FREE
+        return price
 
     def cost(
         self, provider: str, model: str, input_tokens: int, output_tokens: int

@@ -14,12 +14,9 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.models.chaos import ChaosSettings
+from sim.models.registry import provider_info, provider_names
 from sim.text import excerpt
 
-PROVIDER_KINDS: tuple[str, ...] = ("local", "scripted", "openai", "anthropic")
-HOSTED: tuple[str, ...] = ("openai", "anthropic")
-DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-EXAMPLES = {"openai": "openai:gpt-5.5", "anthropic": "anthropic:claude-opus-4-7"}
 _MODEL_STRING = re.compile(r"^(?P<kind>[a-z]+):(?P<model>[^@\s]+)(?:@(?P<url>\S+))?$")
 
 
@@ -27,7 +24,10 @@ class ModelSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     provider: str = Field(
-        "local", max_length=40, description="local | scripted | openai | anthropic"
+        "local",
+        max_length=40,
+        description="A registered provider: local | scripted | openai | anthropic, or one a "
+        "module adds (sim.models.registry).",
     )
     model: str = Field(
         "",
@@ -68,7 +68,7 @@ class ModelSettings(BaseModel):
     def _split_model_string(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("model"), str):
             m = _MODEL_STRING.match(data["model"])
-            if m and m["kind"] in PROVIDER_KINDS:
+            if m and m["kind"] in provider_names():
                 data = dict(data)
                 data["provider"] = m["kind"]
                 data["model"] = m["model"]
@@ -80,19 +80,21 @@ class ModelSettings(BaseModel):
     def _check(self) -> ModelSettings:
         if self.base_url and urlparse(self.base_url).scheme not in ("http", "https"):
             raise ValueError(f"base_url must be an http(s) URL, got {excerpt(self.base_url)}")
-        if self.is_hosted and not self.model:
-            raise ValueError(
-                f"{self.provider} needs a model name, e.g. model = '{EXAMPLES[self.provider]}'"
-            )
+        info = provider_info(self.provider)
+        if info is not None and info.hosted and not self.model:
+            example = f", e.g. model = '{info.example}'" if info.example else ""
+            raise ValueError(f"{self.provider} needs a model name{example}")
         return self
 
     @property
     def is_hosted(self) -> bool:
-        return self.provider in HOSTED
+        info = provider_info(self.provider)
+        return info is not None and info.hosted
 
     @property
     def key_env(self) -> str:
-        return self.api_key_env or DEFAULT_KEY_ENV.get(self.provider, "")
+        info = provider_info(self.provider)
+        return self.api_key_env or (info.key_env if info is not None else "")
 
     @property
     def route(self) -> str:

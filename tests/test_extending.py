@@ -1,0 +1,108 @@
+"""Extending Persona FM from outside its packages: a provider is one registered factory
+(docs/adding-a-provider.md), a metric one registered function (docs/adding-a-metric.md).
+Nothing inside the packages is edited for either."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+
+from analysis.metrics import METRICS, StationSlice, metric
+from analysis.scoreboard import analyze
+from analysis.stats import Estimate, wilson
+from personafm.providers import providers_for
+from personafm.scenario import parse_scenario
+from sim.models.base import ModelRequest, ModelResponse, Provider, ProviderError
+from sim.models.registry import _REGISTRY, ProviderSetup, provider
+from tests.helpers import query_run, run
+
+TOY_TALK = "Toy FM says hello, dear listeners."
+
+
+class ToyModel:
+    """Answers any JSON request with an object that fills its schema; talk is a greeting."""
+
+    name = "toy"
+    max_concurrency = 0
+
+    def complete(self, request: ModelRequest) -> ModelResponse:
+        if request.output != "json":
+            return ModelResponse(text=TOY_TALK, output_tokens=6)
+        fill = {"string": "", "array": [], "object": {}, "integer": 0, "number": 0,
+                "boolean": False}  # fmt: skip
+        props = request.schema.get("properties", {})
+        answer: dict[str, Any] = {k: fill.get(v.get("type")) for k, v in props.items()}
+        if "talk" in answer:
+            answer["talk"] = TOY_TALK
+        return ModelResponse(text=json.dumps(answer), input_tokens=10, output_tokens=12)
+
+
+@pytest.fixture
+def toy_providers() -> Any:
+    @provider("toy", free=True)
+    def toy(setup: ProviderSetup) -> Provider:
+        return ToyModel()
+
+    @provider("toycloud", key_env="TOYCLOUD_API_KEY", hosted=True, example="toycloud:t-1")
+    def toycloud(setup: ProviderSetup) -> Provider:
+        return ToyModel()
+
+    yield
+    del _REGISTRY["toy"], _REGISTRY["toycloud"]
+
+
+def _scenario(model: str) -> str:
+    return (
+        'system_prompt = "Be a DJ."\n[run]\nname = "toy"\nhours = 1\nseed = 5\n'
+        f"[model]\n{model}\n"
+        '[[stations]]\ncall_sign = "KTOY"\nname = "Toy"\ncity = "Here"\n'
+    )
+
+
+def test_a_provider_is_one_registered_factory(
+    toy_providers: Any, engine: Engine, tmp_path: Path
+) -> None:
+    scenario = parse_scenario(_scenario('provider = "toy"'), "toy.toml")
+    result = run(scenario, engine, tmp_path)
+    assert result.status == "finished" and result.model_calls > 0
+    calls = query_run(engine, "select distinct provider, cost_usd from model_calls "
+                              "where run_id = :r", result.run_id)  # fmt: skip
+    assert calls == [("toy", 0.0)]  # registered as free: priced without a table entry
+    aired = query_run(engine, "select text from asrun where run_id = :r and kind = 'talk'",
+                      result.run_id)  # fmt: skip
+    assert any(TOY_TALK in (text or "") for (text,) in aired)
+
+
+def test_the_registry_answers_the_validator_and_the_key_check(toy_providers: Any) -> None:
+    with pytest.raises(
+        ValueError, match=r"toycloud needs a model name, e.g. model = 'toycloud:t-1'"
+    ):
+        parse_scenario(_scenario('provider = "toycloud"'), "toy.toml")
+    hosted = parse_scenario(_scenario('model = "toycloud:t-1"'), "toy.toml")  # one string
+    assert hosted.model.provider == "toycloud" and hosted.model.is_hosted
+    with pytest.raises(ProviderError, match="TOYCLOUD_API_KEY is not set"):
+        providers_for(hosted)
+    with pytest.raises(ValueError, match=r"unknown provider 'nope'; use one of .*toycloud"):
+        parse_scenario(_scenario('provider = "nope"'), "toy.toml")
+
+
+def test_a_metric_is_one_registered_function(engine: Engine, tmp_path: Path) -> None:
+    from tests.helpers import scripted_scenario
+
+    stored = run(scripted_scenario(hours=2, stations=2), engine, tmp_path).run_id
+
+    @metric("manners", "greeting_rate")
+    def greeting_rate(st: StationSlice, board: object) -> Estimate:
+        """Share of the DJ's own talk that greets someone."""
+        talk = st.own_talk
+        return wilson(sum("hello" in (r.text or "").lower() for r in talk), len(talk))
+
+    try:
+        board = analyze(engine, [stored], dimensions=("manners",))
+        assert all("greeting_rate" in s["manners"] for s in board.stations)
+    finally:
+        del METRICS["manners.greeting_rate"]
