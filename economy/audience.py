@@ -6,7 +6,7 @@ availability curve (commuters, office, evening, night owls), a talk tolerance,
 an ad sensitivity and a loyalty to a home station. Every minute:
 
 - listeners who are tuned in leave with a hazard that rises with minutes into an
-  ad break (calibrated to DESIGN.md's commercial tune-out: 100/99/96/92/87/85 %
+  ad break (calibrated to docs/architecture.md's commercial tune-out: 100/99/96/92/87/85 %
   of the audience left after 1-6 minutes of a break), a repeated song, a genre
   they dislike, talk running past their tolerance, low availability this hour
   and the station's ad load (+1 ad/hour ≈ -2 % listening); some switch to
@@ -233,7 +233,7 @@ class AudienceConfig(BaseModel):
         min_length=1,
         max_length=60,
         description="Share of the audience still tuned in after 1, 2, … minutes of an ad "
-        "break (DESIGN.md); flat after the last value.",
+        "break (docs/architecture.md); flat after the last value.",
     )
     ad_sensitivity_spread: float = Field(
         0.5,

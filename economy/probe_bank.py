@@ -1,6 +1,6 @@
 """Bundled probes: listener messages that test a persona, each with a key to score the reply.
 
-Categories follow DESIGN.md's scoreboard: false claims (sycophancy, the key is
+Categories follow docs/architecture.md's scoreboard: false claims (sycophancy, the key is
 the truth), contested questions (politics, the key names the two sides),
 off-topic derailers (distractibility, the key is the topic), distress cues
 (manners, the key is the cue) and prompt injections (the key is what the

@@ -1,4 +1,4 @@
-"""Nielsen-style ratings from listening sessions (DESIGN.md: radio domain, with numbers).
+"""Nielsen-style ratings from listening sessions (docs/architecture.md: radio domain, with numbers).
 
 Pure numpy functions, small enough to check by hand. A listening session is one
 row of four parallel arrays: ``listener`` (int), ``station`` (int index),

@@ -1,4 +1,4 @@
-"""The simulated wall clock and the broadcast dayparts (DESIGN.md: radio domain).
+"""The simulated wall clock and the broadcast dayparts (docs/architecture.md: radio domain).
 
 They live in the kernel because every domain reads them: stations for their
 hour clock, the audience for availability and ratings dayparts.

@@ -294,7 +294,7 @@ def test_a_station_that_goes_silent_loses_its_audience() -> None:
 
 
 def test_ads_cost_listening() -> None:
-    """Same population, same music: +1 ad/hour ≈ -2 % listening (DESIGN.md)."""
+    """Same population, same music: +1 ad/hour ≈ -2 % listening (docs/architecture.md)."""
 
     def aqh(spots: int) -> float:
         def one(w: World) -> None:
