@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from audio.speech import Speaker
 from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
 from personafm.watching import live_source, stored_source
 from sim.store import open_store
 from tui.app import PersonaApp, StationScreen
 from tui.sources import Pacer
-from tui.speech import Speaker
 
 SIZE = (160, 48)
 

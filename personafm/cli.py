@@ -559,7 +559,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
 def _speaker(disabled: bool) -> Any:
     if disabled:
         return None
-    from tui.speech import Speaker
+    from audio.speech import Speaker
 
     return Speaker()
 
@@ -608,7 +608,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_export_audio(args: argparse.Namespace) -> int:
-    from tui.audio_export import AudioExportError, render_wav
+    from audio.export import AudioExportError, render_wav
 
     engine = open_store(args.db)
     run = resolve_run(engine, args.run)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.audio_export import AudioExportError, _join, render_wav, wav_duration
-from tui.speech import (
+from audio.export import AudioExportError, _join, render_wav, wav_duration
+from audio.speech import (
     MAX_RATE_WPM,
     MIN_RATE_WPM,
     EspeakSynth,
@@ -362,7 +362,7 @@ def test_one_engine_per_process(
     assert first.available
     assert not second.available
     assert second.problem is not None and "already in use" in second.problem
-    with caplog.at_level(logging.INFO, logger="tui.audio_export"):
+    with caplog.at_level(logging.INFO, logger="audio.export"):
         seconds = render_wav([("KPFM", TWELVE)], tmp_path / "x.wav")  # while first speaks
     assert seconds > 1.0
     assert "espeak-ng program" in caplog.text

@@ -24,6 +24,8 @@ from sqlalchemy import Engine
 from textual.widgets import DataTable, Footer, Input, Static
 
 import tui.sources
+from audio.export import wav_duration
+from audio.speech import Speaker
 from personafm.cli import main
 from personafm.providers import providers_for
 from personafm.scenario import parse_scenario
@@ -39,9 +41,7 @@ from tui.app import (
     StationScreen,
     render_card,
 )
-from tui.audio_export import wav_duration
 from tui.sources import Pacer, StoredSource
-from tui.speech import Speaker
 from tui.timeline import TAIL, Timeline
 
 SIZE = (120, 40)

@@ -3,14 +3,14 @@
 Two ways to reach the same engine:
 
 * ``"pyttsx3"``: pyttsx3's espeak driver and its ``save_to_file`` (through
-  :class:`tui.speech.EspeakSynth`, which works around the driver's races). This is what
+  :class:`audio.speech.EspeakSynth`, which works around the driver's races). This is what
   ``backend="auto"`` uses, and it works on the development machine (pyttsx3 2.99, espeak-ng 1.51).
 * ``"espeak-ng"``: the ``espeak-ng`` program (``espeak-ng -w part.wav -s RATE -v VOICE``, text on
   stdin). ``auto`` falls back to it when pyttsx3 or libespeak-ng cannot be loaded, when the
-  driver fails to write a file, or when a :class:`tui.speech.Speaker` already holds the engine
+  driver fails to write a file, or when a :class:`audio.speech.Speaker` already holds the engine
   in this process (libespeak-ng serves one engine per process).
 
-Which one ran is logged at INFO on the ``tui.audio_export`` logger. Each segment becomes its own
+Which one ran is logged at INFO on the ``audio.export`` logger. Each segment becomes its own
 temporary WAV; the parts are joined with :mod:`wave`, ``gap_s`` of silence between them.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from tui.speech import (
+from audio.speech import (
     ESPEAK_INSTALL_HINT,
     EspeakSynth,
     SpeechError,
@@ -86,9 +86,9 @@ def render_wav(
 ) -> float:
     """Speak ``(station, text)`` pairs, in order, into one WAV file at ``path``.
 
-    Each station reads in its own voice (the one :meth:`tui.speech.Speaker.voice_for` picks)
+    Each station reads in its own voice (the one :meth:`audio.speech.Speaker.voice_for` picks)
     unless ``voice`` names one espeak-ng voice for all. Text is cleaned with
-    :func:`tui.speech.speakable`; segments with nothing speakable are skipped. The rate is
+    :func:`audio.speech.speakable`; segments with nothing speakable are skipped. The rate is
     clamped to espeak-ng's 80–450 wpm. Returns the file's duration in seconds."""
     if gap_s < 0:
         raise ValueError("gap_s must not be negative")
