@@ -37,8 +37,8 @@ from personafm.scenario import parse_scenario
 from sim.redact import FRAGMENT
 from sim.store import open_store
 from stations.station import Station
+from testkit.servers import ScriptedOpenAIServer
 from tests.helpers import export_rows, query_run, run
-from tests.servers import ScriptedOpenAIServer
 from tests.test_attacks import _sponsor_answer, hostile_sponsor_toml
 from tests.test_hostile_station import KEY, VICTIMS, _run
 

@@ -38,7 +38,7 @@ from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
 from sim.store import BlobRow, ModelCallRow, open_store
 from stations.turn import turn_schema
-from tests.servers import ScriptedOpenAIServer
+from testkit.servers import ScriptedOpenAIServer
 
 SONGS = ["s0001", "s0002", "s0003", "s0004", "s0005", "s0006"]
 

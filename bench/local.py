@@ -53,7 +53,7 @@ from sim.store import open_store
 from stations.brain import turn_request
 from stations.harness import TurnShape
 from stations.turn import TurnError, parse_turn
-from tests.servers import stop_process
+from testkit.servers import stop_process
 
 TALK_USER = (
     'You just played "Hey Jude" by The Beatles. Next up: "Wonderwall" by Oasis. '

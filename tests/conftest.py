@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from personafm.pgserver import NoPostgres, throwaway_postgres
 from personafm.runner import run_scenario  # noqa: F401  (registers every table)
 from sim.store import open_store
-from tests.servers import llama_server_fixture
+from testkit.servers import llama_server_fixture
 
 REPO = Path(__file__).resolve().parent.parent
 _LOGS = tempfile.TemporaryDirectory(prefix="personafm-test-logs-")

@@ -12,7 +12,7 @@ from sim.models.anthropic_provider import AnthropicProvider
 from sim.models.base import ModelRequest, ProviderError
 from sim.models.retry import RetryPolicy
 from stations.turn import parse_turn, turn_schema
-from tests.servers import Behaviour, ScriptedAnthropic, SleepRecorder
+from testkit.servers import Behaviour, ScriptedAnthropic, SleepRecorder
 
 KEY = "sk-ant-test-DO-NOT-LEAK-9876543210"
 SONGS = ["s0001", "s0002", "s0003", "s0004"]

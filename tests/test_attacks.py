@@ -21,8 +21,8 @@ from sim.events import Fault
 from sim.redact import MASK, Redactor, redact
 from sim.text import csv_cell, excerpt, json_line, printable
 from stations.turn import TurnError, parse_turn
+from testkit.servers import ScriptedOpenAIServer
 from tests.helpers import query_run, run, scripted_toml
-from tests.servers import ScriptedOpenAIServer
 from tui.timeline import Timeline
 
 # ---------------------------------------------------------------------------- authority

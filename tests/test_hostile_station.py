@@ -32,8 +32,8 @@ from sim.bus import EventBus
 from sim.events import Event
 from sim.redact import FRAGMENT
 from sim.store import open_store
+from testkit.servers import Behaviour, ScriptedOpenAIServer
 from tests.helpers import export_rows, query_run, run, scripted_toml
-from tests.servers import Behaviour, ScriptedOpenAIServer
 
 KEY = "sk-proj-Zq8vT3kLm9Xw2Rb7Nc4Hy6Jd1Pf5Gs0AeQ"
 KEY_ENV = "PERSONAFM_TEST_HOSTILE_KEY"

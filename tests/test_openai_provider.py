@@ -12,7 +12,7 @@ from sim.models.base import ModelRequest, ModelResponse, ProviderError
 from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
 from stations.turn import TurnError, parse_turn, turn_schema
-from tests.servers import (
+from testkit.servers import (
     MALFORMED_ARGUMENTS,
     Behaviour,
     ScriptedOpenAIServer,

@@ -16,7 +16,7 @@ from sim.models.retry import (
     describe_failure,
     parse_retry_after,
 )
-from tests.servers import SleepRecorder
+from testkit.servers import SleepRecorder
 
 
 class Flaky(Exception):

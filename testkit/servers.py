@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx2
-import pytest
 
 LLAMA_MODEL_ALIAS = "smollm2"
 
@@ -183,6 +182,8 @@ def llama_server_fixture(name: str = "llama_server_url", scope: Any = "session")
     Assign it at module level: ``llama_server_url = llama_server_fixture()``.
     Skips when ``llama-cpp-python[server]`` is missing, unless ``CI`` is set.
     """
+
+    import pytest
 
     @pytest.fixture(scope=scope, name=name)
     def _llama_server_url() -> Iterator[str]:
