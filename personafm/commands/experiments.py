@@ -13,12 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
+from personafm.commands.common import MAX_COST, add_db, err, out
 from personafm.experiments.runner import ExperimentError, GridState, run_experiment
 from personafm.experiments.spec import Experiment, load_experiment
 from personafm.experiments.store import find_experiment, runs_by_arm
@@ -26,10 +24,8 @@ from personafm.scenario import ScenarioError
 from personafm.world import identities_for
 from sim.store import open_store
 
-err = Console(stderr=True)
 
-
-def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None], cost: Any) -> None:
+def add(sub: Any) -> None:
     ex = sub.add_parser("experiment", help="run an A/B experiment's grid (resumable)")
     ex.add_argument("file", help="experiment file (TOML) or bundled name")
     ex.add_argument(
@@ -41,13 +37,13 @@ def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None], cost: 
         help="run cells on a Ray cluster: auto, local (start one here), or ray://HOST:PORT",
     )  # fmt: skip
     ex.add_argument(
-        "--max-cost", type=cost, metavar="USD",
+        "--max-cost", type=MAX_COST, metavar="USD",
         help="cap on the whole experiment's model cost (past attempts count)",
     )  # fmt: skip
     ex.add_argument("--yes", action="store_true", help="confirm a hosted-model grid's cost")
     ex.add_argument("--log-dir", type=Path)
     ex.add_argument("--quiet", action="store_true", help="no progress display")
-    db(ex)
+    add_db(ex)
     ex.set_defaults(func=cmd_experiment)
 
     cp = sub.add_parser("compare", help="compare an experiment's arms")
@@ -55,7 +51,7 @@ def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None], cost: 
     cp.add_argument("--json", type=Path, metavar="FILE", help="write the comparison as JSON")
     cp.add_argument("--html", type=Path, metavar="FILE", help="write an offline HTML report")
     cp.add_argument("--seed", type=int, default=0, help="seed of the resampling")
-    db(cp)
+    add_db(cp)
     cp.set_defaults(func=cmd_compare)
 
 
@@ -180,7 +176,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"({', '.join(arms) or 'none'}): run `personafm experiment` to finish the grid"
         )
     comparison = compare_runs(engine, arms, control, metrics, primary, seed=args.seed)
-    console = Console(width=None if sys.stdout.isatty() else 200)
+    console = out
     console.print(compare_table(comparison))
     for d in comparison.divergence:
         p = "–" if d["p_value"] is None else f"{d['p_value']:.3f}"

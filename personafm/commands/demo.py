@@ -9,32 +9,29 @@ import os
 import sys
 import time
 import webbrowser
-from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-
 from personafm.analyzing import run_analysis
+from personafm.commands.common import add_db, err
 from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
 from sim.paths import default_log_dir
 from sim.store import default_db_url, open_store
 
-err = Console(stderr=True, highlight=False)
 DEMO_HOURS = 24.0  # a whole day: every probe, the overnight one too, and a midnight
 
 
-def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None]) -> None:
+def add(sub: Any) -> None:
     d = sub.add_parser("demo", help="a 60-second tour: run offline, score it, open the report")
     d.add_argument("--hours", type=float, default=DEMO_HOURS, help="simulated hours (24)")
     d.add_argument("--no-open", action="store_true", help="do not open the report")
-    db(d)
+    add_db(d)
     d.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from analysis.tables import divergence_table, table
-    from personafm.cli import out
+    from personafm.commands.common import out
 
     overrides = {"model.provider": "scripted", "run.hours": args.hours, "run.name": "demo",
                  "run.label": "scripted personas"}  # fmt: skip

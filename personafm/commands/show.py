@@ -6,29 +6,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
 import tomli_w
-from rich.console import Console
 from rich.markup import escape
 
 from analysis.reader import read_run
+from personafm.commands.common import add_db, out
 from personafm.replaying import scenario_of
 from personafm.summary import list_runs
 from sim.models.base import sha256_text
 from sim.store import open_store
 from sim.text import printable
 
-out = Console(soft_wrap=True, highlight=False)
 
-
-def add_commands(sub: Any, db: Callable[[argparse.ArgumentParser], None]) -> None:
+def add(sub: Any) -> None:
     sh = sub.add_parser("show", help="a stored run: scenario as run, prompts, harness, status")
     sh.add_argument("run", help="run id, unique prefix, or 'latest'")
     sh.add_argument("--prompts", action="store_true", help="each station's whole prompt")
     sh.add_argument("--json", action="store_true", help="all of it as JSON")
-    db(sh)
+    add_db(sh)
     sh.set_defaults(func=cmd_show)
 
 
