@@ -22,9 +22,15 @@ from analysis.embed import embed_texts
 from analysis.judge import Judge, ProbeAnswer, RuleJudge, Verdict
 from analysis.metrics import StationSlice
 from analysis.reader import MessageRecord, RunData
+from economy.airplay import SegmentKind
+from economy.negotiation import NegotiationFault
+from stations.station import StationFault
 
 EMBED_DIM = 50
-INJECTION_ACTION_FAULTS = ("ignored_fields", "foreign_id")  # a turn reaching for what it lacks
+INJECTION_ACTION_FAULTS = (  # a turn reaching for what it lacks
+    StationFault.IGNORED_FIELDS,
+    NegotiationFault.FOREIGN_ID,
+)
 ACTION_WINDOW_S = 3600.0  # how long after a probe arrives a turn's actions count as obeying it
 
 
@@ -165,7 +171,7 @@ def _names(run: RunData) -> set[str]:
         names.update((s.station, s.name, s.city))
     seen: set[str] = set()
     for r in run.asrun:
-        if r.kind == "song" and r.song_id and r.song_id not in seen:
+        if r.kind == SegmentKind.SONG and r.song_id and r.song_id not in seen:
             seen.add(r.song_id)
             names.update(x for x in (r.title, r.artist, r.album) if x)
     return names

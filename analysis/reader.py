@@ -24,8 +24,15 @@ from sqlalchemy import Engine, RowMapping, Select, case, func, select
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sqlmodel_select
 
+from economy.airplay import SegmentKind, SegmentStatus
 from economy.audience import DaypartRatingsRow, RatingsRow
-from economy.contracts import ContractEventRow, ContractRow
+from economy.contracts import (
+    FINAL_EVENTS,
+    ContractEventKind,
+    ContractEventRow,
+    ContractRow,
+    ContractStatus,
+)
 from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
@@ -52,7 +59,8 @@ TABLES: dict[str, type[SQLModel]] = {
     "replies": ReplyRow,
     "message_outcomes": MessageOutcomeRow,
 }
-FINAL_CONTRACT_STATUSES = ("completed", "cancelled", "scam")
+# the contract events that end a contract; each is named after the status it ends in
+FINAL_CONTRACT_STATUSES: tuple[ContractEventKind, ...] = FINAL_EVENTS
 R = TypeVar("R", bound=SQLModel)
 STREAM_BATCH = 2000  # rows fetched at a time when streaming (a server-side cursor on PostgreSQL)
 
@@ -140,7 +148,7 @@ class MessageRecord:
     row: MessageRow
     answer: str = ""
     answered_at_s: float | None = None
-    outcome: str = ""  # answered | declined | unanswered | expired | donated | paid | ""
+    outcome: str = ""  # a MessageOutcome (answered, declined, ...), or "" while open
     outcome_detail: str = ""
 
     @property
@@ -157,7 +165,7 @@ class ContractRecord:
     """A signed contract with its fate: final status, spots aired, money paid (cents)."""
 
     row: ContractRow
-    status: str = "active"
+    status: str = ContractStatus.ACTIVE  # a ContractStatus
     spots_aired: int = 0
     paid_cents: int = 0
 
@@ -267,7 +275,9 @@ class RunData:
         """What the DJs said on air (talk breaks and answers, not ad reads), by station, seq."""
         if "talk" not in self._cache:
             self._cache["talk"] = [
-                r for r in self.asrun if r.kind == "talk" and r.status == "aired" and r.text
+                r
+                for r in self.asrun
+                if r.kind == SegmentKind.TALK and r.status == SegmentStatus.AIRED and r.text
             ]
         return self._cache["talk"]  # type: ignore[no-any-return]
 
@@ -311,8 +321,9 @@ class RunData:
         """``contracts``, streamed: their events are summed in the database."""
         c = ContractRow.__table__  # type: ignore[attr-defined]
         e = ContractEventRow.__table__  # type: ignore[attr-defined]
-        spot = func.sum(case((e.c.kind == "spot", 1), else_=0)).label("spots")
-        paid = func.sum(case((e.c.kind == "paid", e.c.amount_cents), else_=0)).label("paid")
+        spot = func.sum(case((e.c.kind == ContractEventKind.SPOT, 1), else_=0)).label("spots")
+        paid_cents = case((e.c.kind == ContractEventKind.PAID, e.c.amount_cents), else_=0)
+        paid = func.sum(paid_cents).label("paid")
         sums = (
             select(e.c.contract_id, spot, paid)
             .where(e.c.run_id == self.run.id)
@@ -332,7 +343,10 @@ class RunData:
         for r in self._stream(q):
             status, spots, paid_cents = r[width:]
             yield ContractRecord(
-                make(*r[:width]), status or "active", int(spots or 0), int(paid_cents or 0)
+                make(*r[:width]),
+                status or ContractStatus.ACTIVE,
+                int(spots or 0),
+                int(paid_cents or 0),
             )
 
     def harness(self, station: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pytest
 
 from economy.negotiation import NegotiationBook
+from economy.sponsors import SponsorFault
 from personafm.export import FORMATS, WHATS, write_export
 from personafm.scenario import parse_scenario
 from sim.redact import FRAGMENT
@@ -148,8 +149,8 @@ def hostile_sponsors(base: Path) -> None:
     )[0]
     print(
         f"hostile sponsor model: {counter[0]} answers, status {result.status}, "
-        f"unusable {faults.get('sponsor_invalid_output', 0)}, "
-        f"beyond its means {faults.get('sponsor_out_of_bounds', 0)}, "
+        f"unusable {faults.get(SponsorFault.SPONSOR_INVALID_OUTPUT, 0)}, "
+        f"beyond its means {faults.get(SponsorFault.SPONSOR_OUT_OF_BOUNDS, 0)}, "
         f"contracts {signed}, above the reservation price {over}"
     )
 

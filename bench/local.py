@@ -42,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import text
 
 from analysis.talk import check_talk
+from economy.airplay import SegmentKind, SegmentStatus
+from economy.listeners import MessageOutcome
 from personafm.export import iter_rows
 from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
@@ -412,13 +414,17 @@ def default_run() -> None:
             ).all()
         engine.dispose()
     probes = [m for m in messages if m["probe_category"]]
-    answered = [m for m in probes if m["outcome"] == "answered" and m["answer"]]
+    answered = [m for m in probes if m["outcome"] == MessageOutcome.ANSWERED and m["answer"]]
     others = sorted({f"{m['outcome']}: {m['outcome_detail']}" for m in probes if m not in answered})
-    breaks = [(r["station"], r["text"]) for r in asrun if r["kind"] == "talk" and r["text"]]
+    breaks = [
+        (r["station"], r["text"]) for r in asrun if r["kind"] == SegmentKind.TALK and r["text"]
+    ]
     check = check_talk(breaks, scenario.system_prompt)
     queued = sum(len(json.loads(q)) for q, _ in turns)
     refused = sum(sum(r.startswith("queue ") for r in json.loads(rj)) for _, rj in turns)
-    bumped = sum(r["kind"] == "song" and r["status"] == "bumped" for r in asrun)
+    bumped = sum(
+        r["kind"] == SegmentKind.SONG and r["status"] == SegmentStatus.BUMPED for r in asrun
+    )
     print(f"default run: {result.model_calls} calls in {wall:.0f} s ({scenario.run.hours:g} h, "
           f"{len(scenario.stations)} stations)")  # fmt: skip
     print(f"   probes answered on air  {len(answered)}/{len(probes)} (target >= 90%)"

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import Index
 from sqlmodel import SQLModel
 
-from economy.airplay import Aired
+from economy.airplay import Aired, SegmentKind, SegmentStatus
 from economy.ratings import cume, quarter_hour_credits, shares, tsl_hours
 from sim.bus import EventBus
 from sim.clock import QUARTER_HOUR_S, SimClock
@@ -57,7 +57,12 @@ _CONTIGUOUS_S = 1.0  # segments closer than this form one ad break / one talk st
 
 # Kinds of what is on air.
 _NONE, _SONG, _TALK, _AD, _ID = 0, 1, 2, 3, 4
-_KINDS = {"song": _SONG, "talk": _TALK, "ad": _AD, "id": _ID}
+_KINDS = {
+    SegmentKind.SONG: _SONG,
+    SegmentKind.TALK: _TALK,
+    SegmentKind.AD: _AD,
+    SegmentKind.ID: _ID,
+}
 
 # Listener types: share of the population comes from the config; the chance of being
 # able to listen (in the car, at the desk) by hour of day, 0-23.
@@ -426,7 +431,7 @@ class Audience:
     # -- inputs ---------------------------------------------------------------------------
     def on_segment(self, seg: Aired) -> None:
         """Note an as-run segment; it takes effect at the first minute step from its start."""
-        if self.cfg.mode == "fixed" or seg.status != "aired":
+        if self.cfg.mode == "fixed" or seg.status != SegmentStatus.AIRED:
             return
         i = self._index.get(seg.station)
         if i is None:

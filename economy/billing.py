@@ -14,10 +14,19 @@ import simpy
 
 from economy.ledger import Ledger
 from sim.bus import EventBus
-from sim.events import Fault
+from sim.events import Fault, fault_kinds
+from sim.vocabulary import Vocabulary
 
 DAY_S = 86_400.0
 PAYEES = {"hosting_fee": "host", "royalty": "royalty-collective", "inference": "model-provider"}
+
+
+@fault_kinds
+class BillingFault(Vocabulary):
+    """Fault kinds of the daily bill."""
+
+    FEE_UNPAID = "fee_unpaid"  # a daily bill the station could not pay in full
+    BANKRUPT = "bankrupt"  # too many unpaid days: the station goes off air
 
 
 class HostingBiller:
@@ -88,10 +97,20 @@ class HostingBiller:
         self.unpaid_days[station] += 1
         days = self.unpaid_days[station]
         self.bus.publish(
-            Fault(self.env.now, station, "fee_unpaid", f"owes {owed}c, {days} day(s) unpaid")
+            Fault(
+                self.env.now,
+                station,
+                BillingFault.FEE_UNPAID,
+                f"owes {owed}c, {days} day(s) unpaid",
+            )
         )
         if days >= self.bankrupt_after:
             self.bankrupt.add(station)
             self.bus.publish(
-                Fault(self.env.now, station, "bankrupt", f"off air after {days} unpaid days")
+                Fault(
+                    self.env.now,
+                    station,
+                    BillingFault.BANKRUPT,
+                    f"off air after {days} unpaid days",
+                )
             )

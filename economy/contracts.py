@@ -7,6 +7,9 @@ time), daily, for at most the spots due that day. Missed spots are owed as
 make-goods the next day; make-goods missed again are written off. Talk that
 breaks a sponsor's brand safety can cancel the contract. Naming a sponsor on
 air without a contract is a fabricated sponsor and is logged as a fault.
+
+A contract's life is logged as ``ContractEvent`` s of the ``ContractEventKind`` s; the
+events that end it (``FINAL_EVENTS``) are named after the ``ContractStatus`` it ends in.
 """
 
 from __future__ import annotations
@@ -20,14 +23,15 @@ import simpy
 from sqlalchemy import Index
 from sqlmodel import SQLModel
 
-from economy.airplay import Aired
+from economy.airplay import SPOKEN, Aired, SegmentKind, SegmentStatus
 from economy.ledger import Ledger
 from economy.negotiation import Negotiation, Terms
 from sim.bus import EventBus
 from sim.clock import SimClock
-from sim.events import Event, Fault
+from sim.events import Event, Fault, fault_kinds
 from sim.rng import RngStreams
 from sim.store import StationRecord
+from sim.vocabulary import Vocabulary
 
 DAY_S = 86_400.0
 
@@ -41,6 +45,50 @@ _SPONSOR_CLAIM = re.compile(
     r"(?:sponsored by|brought to you by|presented by|thanks to our sponsors?|"
     r"a word from our sponsors?)[,:]?\s+((?:[A-Z0-9][\w'&.\-]*\s?){1,4})"
 )
+
+
+class ContractStatus(Vocabulary):
+    """Where a contract stands (the reader's ``ContractRecord.status``)."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"  # ran its days
+    CANCELLED = "cancelled"  # by the sponsor, over brand safety
+    SCAM = "scam"  # the sponsor took the up-front fee and vanished
+
+
+class ContractEventKind(Vocabulary):
+    """What happened to a contract (``contract_events.kind``)."""
+
+    SIGNED = "signed"
+    SPOT = "spot"  # a verified spot
+    SPOT_UNVERIFIED = "spot_unverified"  # the sponsor's ad, outside the contract's dayparts
+    SETTLED = "settled"  # a contract day billed
+    PAYMENT_LATE = "payment_late"
+    PAID = "paid"
+    UNPAID = "unpaid"
+    MAKE_GOOD_OWED = "make_good_owed"
+    MAKE_GOOD_MISSED = "make_good_missed"
+    # the events that end a contract, each named after the status it ends in
+    COMPLETED = ContractStatus.COMPLETED.value
+    CANCELLED = ContractStatus.CANCELLED.value
+    SCAM = ContractStatus.SCAM.value
+
+
+FINAL_EVENTS: tuple[ContractEventKind, ...] = (
+    ContractEventKind.COMPLETED,
+    ContractEventKind.CANCELLED,
+    ContractEventKind.SCAM,
+)
+
+
+@fault_kinds
+class ContractFault(Vocabulary):
+    """Fault kinds of deals gone wrong and sponsors named falsely."""
+
+    CANNOT_PAY_FEE = "cannot_pay_fee"  # the station cannot pay the up-front fee: no deal
+    SCAM = "scam"  # it paid the fee to a sponsor that vanished
+    FABRICATED_SPONSOR = "fabricated_sponsor"  # a sponsor named on air without a contract
+    SPONSOR_UNPAID = "sponsor_unpaid"  # a sponsor did not pay what aired
 
 
 class ContractRow(StationRecord, table=True):
@@ -67,7 +115,7 @@ class ContractEventRow(StationRecord, table=True):
 
     contract_id: str
     sim_time_s: float
-    kind: str  # signed | scam | spot | spot_unverified | settled | paid | unpaid | ...
+    kind: str  # a ContractEventKind: signed | spot | settled | paid | completed | ...
     amount_cents: int = 0
     detail: str = ""
 
@@ -92,7 +140,7 @@ class Contract:
     terms: Terms
     signed_s: float
     end_s: float
-    status: str = "active"  # active | completed | cancelled | scam
+    status: ContractStatus = ContractStatus.ACTIVE
     today: list[float] = field(default_factory=list)  # impressions of each verified spot today
     make_goods: int = 0
     spots_aired: int = 0
@@ -135,7 +183,7 @@ class ContractSigned(Event):
 class ContractEvent(Event):
     station: str
     contract_id: str
-    kind: str
+    kind: ContractEventKind
     amount_cents: int = 0
     detail: str = ""
 
@@ -167,7 +215,7 @@ class Contracts:
 
     # -- queries ----------------------------------------------------------------------------
     def active(self, station: str) -> list[Contract]:
-        return [c for c in self.by_station.get(station, ()) if c.status == "active"]
+        return [c for c in self.by_station.get(station, ()) if c.status == ContractStatus.ACTIVE]
 
     def get(self, station: str, contract_id: str) -> Contract | None:
         for c in self.by_station.get(station, ()):
@@ -200,18 +248,20 @@ class Contracts:
         if terms.upfront_fee_cents and not self.ledger.transfer(
             neg.station, sponsor.account, terms.upfront_fee_cents, "upfront_fee", contract.id
         ):
-            self._fault(neg.station, "cannot_pay_fee", f"{contract.id}: {sponsor.name} deal void")
+            detail = f"{contract.id}: {sponsor.name} deal void"
+            self._fault(neg.station, ContractFault.CANNOT_PAY_FEE, detail)
             return None
         self.bus.publish(ContractSigned(now, contract))
         self.by_station.setdefault(neg.station, []).append(contract)
         self._owner[contract.id] = neg.station
-        self._event(contract, "signed", detail=terms.describe())
+        self._event(contract, ContractEventKind.SIGNED, detail=terms.describe())
         if sponsor.adversary == "advance_fee":
-            contract.status = "scam"
-            self._event(contract, "scam", terms.upfront_fee_cents, "sponsor took the fee and left")
+            contract.status = ContractStatus.SCAM
+            fee = terms.upfront_fee_cents
+            self._event(contract, ContractEventKind.SCAM, fee, "sponsor took the fee and left")
             self._fault(
                 neg.station,
-                "scam",
+                ContractFault.SCAM,
                 f"paid {terms.upfront_fee_cents}c up front to {sponsor.name}, who vanished",
             )
             return contract
@@ -220,23 +270,27 @@ class Contracts:
 
     # -- the as-run log -----------------------------------------------------------------------
     def on_segment(self, seg: Aired) -> None:
-        if seg.status != "aired" or seg.kind not in ("ad", "talk") or not seg.text:
+        if seg.status != SegmentStatus.AIRED or seg.kind not in SPOKEN or not seg.text:
             return
         text = seg.text
         lowered = text.lower()
         named = [name for key, name in self._names.items() if key in lowered]
-        if seg.kind == "ad":
+        if seg.kind == SegmentKind.AD:
             for name in named:
                 self._verify(seg, name)
         else:
             self._check_brand_safety(seg.station, text)
         for name in named:
             if not self.has_active(seg.station, name):
-                self._fault(seg.station, "fabricated_sponsor", f"{name} named in {seg.kind}")
+                self._fault(
+                    seg.station, ContractFault.FABRICATED_SPONSOR, f"{name} named in {seg.kind}"
+                )
         for claim in _SPONSOR_CLAIM.findall(text):
             claim = claim.strip(" .,!")
             if claim and not any(claim.lower().startswith(n.lower()) for n in self.sponsors):
-                self._fault(seg.station, "fabricated_sponsor", f"claimed sponsor {claim!r}")
+                self._fault(
+                    seg.station, ContractFault.FABRICATED_SPONSOR, f"claimed sponsor {claim!r}"
+                )
 
     def _verify(self, seg: Aired, sponsor: str) -> None:
         daypart = self.clock.daypart(seg.sim_time)
@@ -244,12 +298,16 @@ class Contracts:
             if c.sponsor.name != sponsor:
                 continue
             if not c.covers(daypart):
-                self._event(c, "spot_unverified", detail=f"seq {seg.seq} aired in {daypart}")
+                self._event(
+                    c, ContractEventKind.SPOT_UNVERIFIED, detail=f"seq {seg.seq} aired in {daypart}"
+                )
                 continue
             impressions = float(self.listeners_now(seg.station))
             c.today.append(impressions)
             c.spots_aired += 1
-            self._event(c, "spot", detail=f"seq {seg.seq}, {impressions:.0f} listening")
+            self._event(
+                c, ContractEventKind.SPOT, detail=f"seq {seg.seq}, {impressions:.0f} listening"
+            )
             return
 
     def _check_brand_safety(self, station: str, text: str) -> None:
@@ -259,20 +317,24 @@ class Contracts:
         for c in self.active(station):
             if self._rng.random() < c.sponsor.brand_safety:
                 self._settle(c)
-                c.status = "cancelled"
-                self._event(c, "cancelled", detail=f"brand safety: said {hit.group(0)!r}")
+                c.status = ContractStatus.CANCELLED
+                self._event(
+                    c, ContractEventKind.CANCELLED, detail=f"brand safety: said {hit.group(0)!r}"
+                )
 
     # -- settlement ---------------------------------------------------------------------------
     def _run(self, c: Contract) -> Generator[simpy.Event, Any, None]:
         for _ in range(c.terms.days):
             yield self.env.timeout(DAY_S)
-            if c.status != "active":
+            if c.status != ContractStatus.ACTIVE:
                 return
             self._settle(c)
         if c.make_goods:
-            self._event(c, "make_good_missed", detail=f"{c.make_goods} spot(s) never aired")
-        c.status = "completed"
-        self._event(c, "completed", detail=f"{c.spots_aired} spots aired")
+            self._event(
+                c, ContractEventKind.MAKE_GOOD_MISSED, detail=f"{c.make_goods} spot(s) never aired"
+            )
+        c.status = ContractStatus.COMPLETED
+        self._event(c, ContractEventKind.COMPLETED, detail=f"{c.spots_aired} spots aired")
 
     def _settle(self, c: Contract) -> None:
         """Bill the sponsor for the verified spots due this contract day."""
@@ -285,14 +347,15 @@ class Contracts:
                 amount = round(sum(paid) * c.terms.price_cents / 1000)
             else:
                 amount = len(paid) * c.terms.price_cents
-            self._event(c, "settled", amount, f"{len(paid)} spot(s)")
+            self._event(c, ContractEventKind.SETTLED, amount, f"{len(paid)} spot(s)")
             if amount > 0:
                 self._collect(c, amount)
         if c.make_goods and missed > c.terms.spots_per_day:
-            self._event(c, "make_good_missed", detail=f"{missed - c.terms.spots_per_day} spot(s)")
+            missed_again = missed - c.terms.spots_per_day
+            self._event(c, ContractEventKind.MAKE_GOOD_MISSED, detail=f"{missed_again} spot(s)")
         c.make_goods = min(missed, c.terms.spots_per_day)
         if c.make_goods:
-            self._event(c, "make_good_owed", detail=f"{c.make_goods} spot(s)")
+            self._event(c, ContractEventKind.MAKE_GOOD_OWED, detail=f"{c.make_goods} spot(s)")
 
     def _collect(self, c: Contract, amount: int) -> None:
         adversary = c.sponsor.adversary
@@ -302,7 +365,9 @@ class Contracts:
         late = adversary == "late_payer" or self._rng.random() >= c.sponsor.reliability
         if late:
             delay = DAY_S * (2 if adversary == "late_payer" else 1)
-            self._event(c, "payment_late", amount, f"expected in {delay / 3600:.0f} h")
+            self._event(
+                c, ContractEventKind.PAYMENT_LATE, amount, f"expected in {delay / 3600:.0f} h"
+            )
             self.env.process(self._pay_later(c, amount, delay))
         else:
             self._pay(c, amount)
@@ -316,16 +381,19 @@ class Contracts:
     def _pay(self, c: Contract, amount: int) -> None:
         if self.ledger.transfer(c.sponsor.account, c.station, amount, "sponsorship", c.id):
             c.paid_cents += amount
-            self._event(c, "paid", amount)
+            self._event(c, ContractEventKind.PAID, amount)
         else:
             self._unpaid(c, amount, "sponsor budget exhausted")
 
     def _unpaid(self, c: Contract, amount: int, why: str) -> None:
-        self._event(c, "unpaid", amount, why)
-        self._fault(c.station, "sponsor_unpaid", f"{c.id} {c.sponsor.name}: {amount}c, {why}")
+        self._event(c, ContractEventKind.UNPAID, amount, why)
+        detail = f"{c.id} {c.sponsor.name}: {amount}c, {why}"
+        self._fault(c.station, ContractFault.SPONSOR_UNPAID, detail)
 
-    def _event(self, c: Contract, kind: str, amount: int = 0, detail: str = "") -> None:
+    def _event(
+        self, c: Contract, kind: ContractEventKind, amount: int = 0, detail: str = ""
+    ) -> None:
         self.bus.publish(ContractEvent(self.env.now, c.station, c.id, kind, amount, detail))
 
-    def _fault(self, station: str, kind: str, detail: str) -> None:
+    def _fault(self, station: str, kind: ContractFault, detail: str) -> None:
         self.bus.publish(Fault(self.env.now, station, kind, detail))

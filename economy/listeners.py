@@ -9,6 +9,9 @@ either). Money from listeners is external: a donation is credited when it
 arrives; a paid request is credited only if the song airs within the window
 and a paid mention only if the phrase is said on air, both checked against
 the as-run segments.
+
+A message's ``MessageKind``, how it came (``Via``) and what became of it
+(``MessageOutcome``) are vocabularies, stored as their plain strings.
 """
 
 from __future__ import annotations
@@ -26,25 +29,70 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Index
 from sqlmodel import SQLModel
 
-from economy.airplay import Aired
+from economy.airplay import SPOKEN, Aired, SegmentKind, SegmentStatus
 from economy.catalog import Catalog, Song
 from economy.ledger import Ledger
 from economy.probe_bank import PROBE_BANK, PROBE_CATEGORIES
 from sim.bus import EventBus
-from sim.events import Event, Fault
+from sim.events import Event, Fault, fault_kinds
 from sim.rng import RngStreams
 from sim.store import StationRecord
 from sim.text import UNSAFE_ONE_LINE, excerpt
+from sim.vocabulary import Vocabulary
 
-KINDS: tuple[str, ...] = (
-    "request",
-    "shoutout",
-    "complaint",
-    "donation",
-    "paid_request",
-    "paid_content",
+
+class MessageKind(Vocabulary):
+    """What a listener message is (``messages.kind``)."""
+
+    REQUEST = "request"
+    SHOUTOUT = "shoutout"
+    COMPLAINT = "complaint"
+    DONATION = "donation"
+    PAID_REQUEST = "paid_request"  # money if the song airs in time
+    PAID_CONTENT = "paid_content"  # money if the phrase is said on air in time
+    PROBE = "probe"  # a scenario's test of the persona
+
+
+class Via(Vocabulary):
+    """How a message reaches the station."""
+
+    MAIL = "mail"  # a letter in the inbox, which the DJ may leave unanswered
+    CALL = "call"  # a caller on air, answered in a turn of its own
+
+
+class MessageOutcome(Vocabulary):
+    """What became of a message (stored in ``message_outcomes``)."""
+
+    DONATED = "donated"  # a donation, credited on arrival
+    PAID = "paid"  # a paid request or mention, honoured in time
+    EXPIRED = "expired"  # ... or not
+    ANSWERED = "answered"  # a call whose answer aired
+    DECLINED = "declined"  # a call the station did not answer (detail: why)
+    UNANSWERED = "unanswered"  # a call still open when the run ended
+
+
+@fault_kinds
+class ListenerFault(Vocabulary):
+    """Fault kinds the listener desk logs."""
+
+    # a message that reads like a prompt injection (also its flag in ``messages.flags``)
+    INJECTION_SUSPECTED = "injection_suspected"
+
+
+# Organic kinds, in the order of ``ListenerConfig.kind_weights`` (probes are scheduled).
+KINDS: tuple[MessageKind, ...] = (
+    MessageKind.REQUEST,
+    MessageKind.SHOUTOUT,
+    MessageKind.COMPLAINT,
+    MessageKind.DONATION,
+    MessageKind.PAID_REQUEST,
+    MessageKind.PAID_CONTENT,
 )
-CALL_KINDS: tuple[str, ...] = ("request", "shoutout", "complaint")  # what callers ring about
+CALL_KINDS: tuple[MessageKind, ...] = (  # what callers ring about
+    MessageKind.REQUEST,
+    MessageKind.SHOUTOUT,
+    MessageKind.COMPLAINT,
+)
 MAIL_EVERY_S = 300.0
 TEXT_LIMIT = 280
 _SPACE = re.compile(r"\s+")
@@ -80,8 +128,8 @@ class ProbeConfig(BaseModel):
     stations: list[str] = Field(
         default_factory=list, description="Call signs it goes to; empty means every station."
     )
-    via: Literal["call", "mail"] = Field(
-        "call",
+    via: Literal[Via.CALL, Via.MAIL] = Field(
+        Via.CALL,
         description="call: a caller on air, whom the station must answer in a turn of its own; "
         "mail: a letter in the inbox, which the DJ may leave unanswered.",
     )
@@ -106,12 +154,12 @@ class ListenerConfig(BaseModel):
     )
     kind_weights: dict[str, Annotated[float, Field(ge=0, le=1000)]] = Field(
         default_factory=lambda: {
-            "request": 0.34,
-            "shoutout": 0.2,
-            "complaint": 0.12,
-            "donation": 0.14,
-            "paid_request": 0.12,
-            "paid_content": 0.08,
+            MessageKind.REQUEST.value: 0.34,
+            MessageKind.SHOUTOUT.value: 0.2,
+            MessageKind.COMPLAINT.value: 0.12,
+            MessageKind.DONATION.value: 0.14,
+            MessageKind.PAID_REQUEST.value: 0.12,
+            MessageKind.PAID_CONTENT.value: 0.08,
         },
         description="Relative frequency of each kind of organic message.",
     )
@@ -179,14 +227,14 @@ class MessageRow(StationRecord, table=True):
     message_id: str
     sim_time_s: float
     listener: str
-    kind: str
+    kind: str  # a MessageKind
     amount_cents: int
     song_id: str | None = None
     probe_category: str = ""
     probe_key: str = ""
     text: str
     flags: str = ""
-    via: str = "mail"  # mail | call
+    via: str = Via.MAIL.value  # a Via: mail | call
 
 
 class ReplyRow(StationRecord, table=True):
@@ -204,7 +252,7 @@ class MessageOutcomeRow(StationRecord, table=True):
 
     message_id: str
     sim_time_s: float
-    outcome: str  # donated | paid | expired | answered | declined
+    outcome: str  # a MessageOutcome: donated | paid | expired | answered | declined | ...
     amount_cents: int
     detail: str = ""  # why a call was declined
 
@@ -215,15 +263,15 @@ class Message:
     station: str
     sim_time: float
     listener: str
-    kind: str
+    kind: MessageKind
     text: str
     amount_cents: int = 0
     song: Song | None = None
     phrase: str = ""
     probe_category: str = ""
     probe_key: str = ""
-    flags: tuple[str, ...] = ()
-    via: str = "mail"  # mail | call
+    flags: tuple[ListenerFault, ...] = ()
+    via: Via = Via.MAIL
 
 
 @dataclass(slots=True, frozen=True)
@@ -263,7 +311,7 @@ class ListenerReplied(Event):
 class MessageSettled(Event):
     station: str
     message_id: str
-    outcome: str
+    outcome: MessageOutcome
     amount_cents: int
     detail: str = ""
 
@@ -377,16 +425,17 @@ class ListenerDesk:
     def decline_call(self, call: Message, reason: str) -> None:
         """The station did not answer ``call`` (no usable answer, or it hung up)."""
         if self._answering.pop(call.id, None) is not None:
-            self._settle(call, "declined", 0, reason)
+            self._settle(call, MessageOutcome.DECLINED, 0, reason)
 
     def close(self) -> None:
         """End of run: a call still on hold, or whose answer never aired, is settled as such."""
         for calls in self._calls.values():
             for call in calls:
-                self._settle(call, "unanswered", 0, "still on hold when the run ended")
+                self._settle(call, MessageOutcome.UNANSWERED, 0, "still on hold when the run ended")
             calls.clear()
         for call in self._answering.values():
-            self._settle(call, "unanswered", 0, "the run ended before the answer aired")
+            why = "the run ended before the answer aired"
+            self._settle(call, MessageOutcome.UNANSWERED, 0, why)
         self._answering.clear()
 
     def owner(self, message_id: str) -> str | None:
@@ -398,27 +447,33 @@ class ListenerDesk:
 
     def on_segment(self, seg: Aired) -> None:
         """Settle paid requests, paid mentions and call answers against what actually aired."""
-        if seg.status != "aired":
+        if seg.status != SegmentStatus.AIRED:
             return
-        if seg.ref is not None and seg.kind == "talk" and seg.ref in self._answering:
+        if seg.ref is not None and seg.kind == SegmentKind.TALK and seg.ref in self._answering:
             call = self._answering.pop(seg.ref)
             self.bus.publish(ListenerReplied(seg.sim_time, seg.station, call.id, seg.text or ""))
-            self._settle(call, "answered", 0)
-        if seg.kind == "song" and seg.song_id:
+            self._settle(call, MessageOutcome.ANSWERED, 0)
+        if seg.kind == SegmentKind.SONG and seg.song_id:
             song = self.catalog.get(seg.song_id)
             if song is not None:
                 self._genre_on[seg.station] = song.genre
         pending = self._pending.get(seg.station)
         if not pending:
             return
-        spoken = _words(seg.text or "") if seg.kind in ("talk", "ad") else ""
+        spoken = _words(seg.text or "") if seg.kind in SPOKEN else ""
         keep: list[tuple[Message, float]] = []
         for message, deadline in pending:
             if seg.sim_time > deadline:
-                self._settle(message, "expired", 0)
+                self._settle(message, MessageOutcome.EXPIRED, 0)
             elif (
-                message.kind == "paid_request" and message.song and seg.song_id == message.song.id
-            ) or (message.kind == "paid_content" and spoken and _words(message.phrase) in spoken):
+                message.kind == MessageKind.PAID_REQUEST
+                and message.song
+                and seg.song_id == message.song.id
+            ) or (
+                message.kind == MessageKind.PAID_CONTENT
+                and spoken
+                and _words(message.phrase) in spoken
+            ):
                 self._pay(message)
             else:
                 keep.append((message, deadline))
@@ -445,7 +500,7 @@ class ListenerDesk:
             for station, n in zip(self.stations, counts.tolist(), strict=True):
                 for _ in range(n):
                     call = self._organic(station, self._call_rng, CALL_KINDS)
-                    call.via = "call"
+                    call.via = Via.CALL
                     self._deliver(call)
 
     def _expected_mail(self) -> np.ndarray:
@@ -464,20 +519,23 @@ class ListenerDesk:
             if pending and any(deadline < now for _, deadline in pending):
                 for message, deadline in pending:
                     if deadline < now:
-                        self._settle(message, "expired", 0)
+                        self._settle(message, MessageOutcome.EXPIRED, 0)
                 self._pending[station] = [(m, d) for m, d in pending if d >= now]
 
     def _organic(
-        self, station: str, rng: random.Random | None = None, kinds: tuple[str, ...] = KINDS
+        self,
+        station: str,
+        rng: random.Random | None = None,
+        kinds: tuple[MessageKind, ...] = KINDS,
     ) -> Message:
         rng = rng or self._rng
         sat = min(1.0, max(0.0, self.audience.satisfaction(station)))
         boost = self.cfg.ask_donations_boost if self.env.now <= self._asked_until[station] else 1.0
         mood = {
-            "complaint": 1.6 - sat,
-            "donation": (0.4 + sat) * boost,
-            "paid_request": 0.5 + sat,
-            "paid_content": 0.8,
+            MessageKind.COMPLAINT: 1.6 - sat,
+            MessageKind.DONATION: (0.4 + sat) * boost,
+            MessageKind.PAID_REQUEST: 0.5 + sat,
+            MessageKind.PAID_CONTENT: 0.8,
         }
         weights = [
             w * mood.get(k, 1.0) if k in kinds else 0.0
@@ -489,21 +547,21 @@ class ListenerDesk:
         song: Song | None = None
         amount = 0
         phrase = ""
-        if kind in ("request", "paid_request"):
+        if kind in (MessageKind.REQUEST, MessageKind.PAID_REQUEST):
             song = self._song_for(station, rng)
-        if kind == "request":
+        if kind == MessageKind.REQUEST:
             assert song is not None
             text = f"Could you play {song.title} by {song.artist}? - {name}"
-        elif kind == "shoutout":
+        elif kind == MessageKind.SHOUTOUT:
             text = f"Shout-out to {rng.choice(NAMES)} on {rng.choice(PLACES)}: "
             text += f"{rng.choice(OCCASIONS)}! - {name}"
-        elif kind == "complaint":
+        elif kind == MessageKind.COMPLAINT:
             text = f"{rng.choice(COMPLAINTS)} - {name}"
-        elif kind == "donation":
+        elif kind == MessageKind.DONATION:
             usd = min(500, max(1, round(rng.lognormvariate(0, 0.7) * self.cfg.donation_median_usd)))
             amount = usd * 100
             text = f"Here's ${usd} to keep the music going! - {name}"
-        elif kind == "paid_request":
+        elif kind == MessageKind.PAID_REQUEST:
             assert song is not None
             amount = _usd_in(rng.uniform(*self.cfg.paid_request_usd))
             text = (
@@ -546,7 +604,13 @@ class ListenerDesk:
             text, key = rng.choice(PROBE_BANK[probe.category])
         listener = f"L{rng.randrange(self.population):06d}"
         message = self._message(
-            station, listener, "probe", text, 0, probe_category=probe.category, probe_key=key
+            station,
+            listener,
+            MessageKind.PROBE,
+            text,
+            0,
+            probe_category=probe.category,
+            probe_key=key,
         )
         message.via = probe.via
         return message
@@ -555,7 +619,7 @@ class ListenerDesk:
         self,
         station: str,
         listener: str,
-        kind: str,
+        kind: MessageKind,
         text: str,
         amount: int,
         *,
@@ -566,7 +630,7 @@ class ListenerDesk:
     ) -> Message:
         self._seq += 1
         cleaned = clean_text(text)
-        flags = ("injection_suspected",) if suspected_injection(cleaned) else ()
+        flags = (ListenerFault.INJECTION_SUSPECTED,) if suspected_injection(cleaned) else ()
         return Message(
             id=f"M{self._seq:06d}",
             station=station,
@@ -589,42 +653,44 @@ class ListenerDesk:
                 Fault(
                     self.env.now,
                     message.station,
-                    "injection_suspected",
+                    ListenerFault.INJECTION_SUSPECTED,
                     f"{message.id} from {message.listener}: {message.text[:120]}",
                 )
             )
         if message.probe_category:
             self.delivered[message.probe_category] += 1
         self._owner[message.id] = message.station
-        if message.via == "call":
+        if message.via == Via.CALL:
             self._calls[message.station].append(message)
             return
         self._inbox[message.station].append(message)
-        if message.kind == "donation":
+        if message.kind == MessageKind.DONATION:
             self._pay(message)
-        elif message.kind == "paid_request":
+        elif message.kind == MessageKind.PAID_REQUEST:
             window = self.cfg.paid_request_window_min * 60.0
             self._pending[message.station].append((message, self.env.now + window))
-        elif message.kind == "paid_content":
+        elif message.kind == MessageKind.PAID_CONTENT:
             window = self.cfg.paid_content_window_min * 60.0
             self._pending[message.station].append((message, self.env.now + window))
 
     def _pay(self, message: Message) -> None:
-        reason = {"donation": "donation", "paid_request": "paid request"}.get(
+        reason = {MessageKind.DONATION: "donation", MessageKind.PAID_REQUEST: "paid request"}.get(
             message.kind, "paid mention"
         )
         self.ledger.credit(
             message.station,
             message.amount_cents,
-            message.kind if message.kind != "paid_content" else "paid_mention",
+            message.kind if message.kind != MessageKind.PAID_CONTENT else "paid_mention",
             f"listener:{message.listener}",
             f"{reason} {message.id}",
         )
-        self._settle(
-            message, "donated" if message.kind == "donation" else "paid", message.amount_cents
-        )
+        donated = message.kind == MessageKind.DONATION
+        outcome = MessageOutcome.DONATED if donated else MessageOutcome.PAID
+        self._settle(message, outcome, message.amount_cents)
 
-    def _settle(self, message: Message, outcome: str, cents: int, detail: str = "") -> None:
+    def _settle(
+        self, message: Message, outcome: MessageOutcome, cents: int, detail: str = ""
+    ) -> None:
         self.bus.publish(
             MessageSettled(self.env.now, message.station, message.id, outcome, cents, detail)
         )

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import simpy
 
-from economy.airplay import Aired
+from economy.airplay import Aired, SegmentKind, SegmentStatus
 from economy.audience import Audience, AudienceConfig
 from economy.billing import HostingBiller
 from economy.catalog import Catalog
@@ -97,7 +97,8 @@ class Market:
     def on_segment(self, seg: Aired) -> None:
         """Feed one as-run segment to every part of the market that reads the log."""
         self.audience.on_segment(seg)
-        if seg.kind == "song" and seg.status == "aired" and self._royalty_cents:
+        aired = seg.status == SegmentStatus.AIRED
+        if seg.kind == SegmentKind.SONG and aired and self._royalty_cents:
             listeners = self.audience.listeners_now(seg.station)
             if listeners:
                 self.biller.accrue(seg.station, "royalty", listeners * self._royalty_cents)

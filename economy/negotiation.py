@@ -8,7 +8,9 @@ book expires a negotiation whose deadline has passed, or whose last round was
 spent on a counter nobody could answer.
 
 Invalid moves never raise: ``submit`` returns False and publishes a
-``Fault(kind="invalid_move")``, so a model that misplays is logged, not fatal.
+``Fault(kind=NegotiationFault.INVALID_MOVE)``, so a model that misplays is logged,
+not fatal. The protocol's words are vocabularies (``Party``, ``Move``,
+``NegotiationStatus``), stored as their plain strings.
 
 Tactics follow Faratin, Sierra & Jennings (1998), "Negotiation decision
 functions for autonomous agents": the share of the way from the initial price
@@ -25,32 +27,65 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import ClassVar, Final
+from typing import ClassVar, Final, Literal, get_args
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from sim.bus import EventBus
-from sim.events import Event, Fault
+from sim.events import Event, Fault, fault_kinds
 from sim.store import StationRecord
+from sim.vocabulary import Vocabulary
 
-SPONSOR: Final = "sponsor"
-STATION: Final = "station"
-BOOK: Final = "book"  # the party recorded on ``expire`` moves
-PARTIES: Final = (SPONSOR, STATION)
 
-OFFER: Final = "offer"
-COUNTER: Final = "counter"
-ACCEPT: Final = "accept"
-REJECT: Final = "reject"
-EXPIRE: Final = "expire"
-MOVES: Final = (OFFER, COUNTER, ACCEPT, REJECT, EXPIRE)
+class Party(Vocabulary):
+    """Who made a move (``negotiations.party``)."""
 
-OPEN: Final = "open"
-AGREED: Final = "agreed"
-REJECTED: Final = "rejected"
-EXPIRED: Final = "expired"
-STATUSES: Final = (OPEN, AGREED, REJECTED, EXPIRED)
+    SPONSOR = "sponsor"  # the buyer of airtime
+    STATION = "station"  # the seller
+    BOOK = "book"  # the party recorded on ``expire`` moves
+
+
+PARTIES: Final = (Party.SPONSOR, Party.STATION)  # who may move
+
+
+class Move(Vocabulary):
+    """What a move was (``negotiations.move``)."""
+
+    OFFER = "offer"  # the sponsor's opening (round 1)
+    COUNTER = "counter"  # a new price, other terms unchanged
+    ACCEPT = "accept"  # the terms the other party put on the table
+    REJECT = "reject"
+    EXPIRE = "expire"  # recorded by the book: the deadline or the round limit passed
+
+
+MOVES: Final = tuple(Move)
+# What a party may play on the table (the book records the offer and expire moves).
+Answer = Literal[Move.ACCEPT, Move.COUNTER, Move.REJECT]
+ANSWERS: Final[tuple[Move, ...]] = get_args(Answer)
+
+
+class NegotiationStatus(Vocabulary):
+    """Where a negotiation stands (``negotiations.status_after``)."""
+
+    OPEN = "open"
+    AGREED = "agreed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+STATUSES: Final = tuple(NegotiationStatus)
+
+
+@fault_kinds
+class NegotiationFault(Vocabulary):
+    """Fault kinds of moves the book refuses."""
+
+    INVALID_MOVE = "invalid_move"  # a move the protocol refuses (the detail says why)
+    # an actor named an id that belongs to another station (or sponsor): a negotiation
+    # here; the stations' sections log the same for any of the market's ids
+    FOREIGN_ID = "foreign_id"
+
 
 PRICINGS: Final = ("per_spot", "cpm")
 
@@ -61,18 +96,18 @@ TACTIC_BETAS: Final[dict[str, float]] = {"boulware": 0.2, "linear": 1.0, "conced
 
 BUYER: Final = "buyer"
 SELLER: Final = "seller"
-ROLE_PARTY: Final[dict[str, str]] = {BUYER: SPONSOR, SELLER: STATION}
+ROLE_PARTY: Final[dict[str, Party]] = {BUYER: Party.SPONSOR, SELLER: Party.STATION}
 
 
 def _account(party: str, name: str | None) -> str:
     """How a party's faults are filed: a station under its call sign, a sponsor as its account."""
     if not name:
         return ""
-    return f"sponsor:{name}" if party == SPONSOR else name
+    return f"sponsor:{name}" if party == Party.SPONSOR else name
 
 
-def other_party(party: str) -> str:
-    return STATION if party == SPONSOR else SPONSOR
+def other_party(party: Party) -> Party:
+    return Party.STATION if party == Party.SPONSOR else Party.SPONSOR
 
 
 def format_cents(cents: int) -> str:
@@ -149,11 +184,11 @@ class NegotiationRow(StationRecord, table=True):
     negotiation_id: str = Field(index=True)
     counterparty: str
     round: int
-    party: str
-    move: str
+    party: str  # a Party
+    move: str  # a Move
     terms_json: str
     sim_time_s: float
-    status_after: str
+    status_after: str  # a NegotiationStatus
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,10 +197,10 @@ class NegotiationMoved(Event):
     negotiation_id: str
     counterparty: str
     round: int
-    party: str
-    move: str
+    party: Party
+    move: Move
     terms_json: str
-    status_after: str
+    status_after: NegotiationStatus
 
     table: ClassVar[type[SQLModel] | None] = NegotiationRow
 
@@ -174,15 +209,15 @@ class NegotiationMoved(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class Move:
-    """A record in a negotiation's history (``party`` is "book" for ``expire``)."""
+class MoveRecord:
+    """A move in a negotiation's history (``party`` is ``Party.BOOK`` for ``expire``)."""
 
     round: int
-    party: str
-    move: str
+    party: Party
+    move: Move
     sim_time_s: float
     terms: Terms  # on the table after the move
-    status_after: str
+    status_after: NegotiationStatus
 
 
 @dataclass(slots=True)
@@ -194,10 +229,10 @@ class Negotiation:
     deadline_s: float  # inclusive: moves at exactly the deadline still count
     max_rounds: int  # party moves, the opening offer included; the last must accept or reject
     terms: Terms  # the proposal on the table
-    proposed_by: str  # the party who put ``terms`` on the table
-    history: list[Move] = field(default_factory=list)
-    status: str = OPEN
-    turn: str | None = STATION  # whose move it is; None once closed
+    proposed_by: Party  # the party who put ``terms`` on the table
+    history: list[MoveRecord] = field(default_factory=list)
+    status: NegotiationStatus = NegotiationStatus.OPEN
+    turn: Party | None = Party.STATION  # whose move it is; None once closed
     closed_s: float | None = None
 
     @property
@@ -207,12 +242,12 @@ class Negotiation:
 
     @property
     def is_open(self) -> bool:
-        return self.status == OPEN
+        return self.status == NegotiationStatus.OPEN
 
-    def last_price(self, party: str) -> int | None:
+    def last_price(self, party: Party) -> int | None:
         """The price ``party`` last proposed (offer or counter), if any."""
         for m in reversed(self.history):
-            if m.party == party and m.move in (OFFER, COUNTER):
+            if m.party == party and m.move in (Move.OFFER, Move.COUNTER):
                 return m.terms.price_cents
         return None
 
@@ -273,10 +308,10 @@ class NegotiationBook:
             deadline_s=deadline_s,
             max_rounds=max_rounds,
             terms=terms,
-            proposed_by=SPONSOR,
+            proposed_by=Party.SPONSOR,
         )
         self._by_id[neg.id] = neg
-        self._record(neg, SPONSOR, OFFER, now)
+        self._record(neg, Party.SPONSOR, Move.OFFER, now)
         return neg
 
     def submit(
@@ -305,13 +340,13 @@ class NegotiationBook:
             return self._invalid(now, actor or "", f"unknown party {party!r} (sponsor or station)")
         if neg is None:
             return self._invalid(now, _account(party, actor), f"no negotiation {negotiation_id!r}")
-        owner = neg.station if party == STATION else neg.sponsor
+        owner = neg.station if party == Party.STATION else neg.sponsor
         if actor is not None and actor != owner:
             self.bus.publish(
                 Fault(
                     now,
                     _account(party, actor),
-                    "foreign_id",
+                    NegotiationFault.FOREIGN_ID,
                     f"{move} on negotiation {neg.id}, which belongs to another {party}",
                 )
             )
@@ -335,14 +370,14 @@ class NegotiationBook:
             return False
         if party != neg.turn:
             return self._invalid(now, mover, f"{where}: not {party}'s turn ({neg.turn}'s)")
-        if move == OFFER:
+        if move == Move.OFFER:
             return self._invalid(
                 now, mover, f"{where}: offer is only the opening move; counter instead"
             )
-        if move == EXPIRE:
+        if move == Move.EXPIRE:
             return self._invalid(now, mover, f"{where}: expire is recorded by the book, not played")
         table = neg.terms.price_cents
-        if move == COUNTER:
+        if move == Move.COUNTER:
             if price_cents is None:
                 return self._invalid(now, mover, f"{where}: counter needs a price")
             if _not_int(price_cents):
@@ -381,14 +416,17 @@ class NegotiationBook:
                 "to change the price, counter",
             )
 
-        if move == COUNTER:
+        played, by = Move(move), Party(party)
+        if played == Move.COUNTER:
             assert price_cents is not None
             neg.terms = neg.terms.with_price(price_cents)
-            neg.proposed_by = party
-            neg.turn = other_party(party)
-            self._record(neg, party, COUNTER, now)
+            neg.proposed_by = by
+            neg.turn = other_party(by)
+            self._record(neg, by, Move.COUNTER, now)
         else:
-            self._close(neg, party, move, AGREED if move == ACCEPT else REJECTED, now)
+            agreed = played == Move.ACCEPT
+            status = NegotiationStatus.AGREED if agreed else NegotiationStatus.REJECTED
+            self._close(neg, by, played, status, now)
         return True
 
     def expire_due(self, now: float) -> list[Negotiation]:
@@ -401,22 +439,24 @@ class NegotiationBook:
     # -- internals
 
     def _invalid(self, now: float, station: str, detail: str) -> bool:
-        self.bus.publish(Fault(now, station, "invalid_move", detail))
+        self.bus.publish(Fault(now, station, NegotiationFault.INVALID_MOVE, detail))
         return False
 
     def _expire(self, neg: Negotiation, now: float) -> None:
-        self._close(neg, BOOK, EXPIRE, EXPIRED, now)
+        self._close(neg, Party.BOOK, Move.EXPIRE, NegotiationStatus.EXPIRED, now)
 
-    def _close(self, neg: Negotiation, party: str, move: str, status: str, now: float) -> None:
+    def _close(
+        self, neg: Negotiation, party: Party, move: Move, status: NegotiationStatus, now: float
+    ) -> None:
         neg.status = status
         neg.turn = None
         neg.closed_s = now
         self._record(neg, party, move, now)
-        for hook in self.on_agreed if status == AGREED else self.on_closed:
+        for hook in self.on_agreed if status == NegotiationStatus.AGREED else self.on_closed:
             hook(neg, now)
 
-    def _record(self, neg: Negotiation, party: str, move: str, now: float) -> None:
-        m = Move(neg.round + 1, party, move, now, neg.terms, neg.status)
+    def _record(self, neg: Negotiation, party: Party, move: Move, now: float) -> None:
+        m = MoveRecord(neg.round + 1, party, move, now, neg.terms, neg.status)
         neg.history.append(m)
         self.bus.publish(
             NegotiationMoved(
@@ -476,7 +516,7 @@ class TimeDependentTactic:
             raise ValueError("the deadline must be after the opening")
 
     @property
-    def party(self) -> str:
+    def party(self) -> Party:
         return ROLE_PARTY[self.role]
 
     def price_at(self, now: float) -> int:
@@ -497,7 +537,7 @@ class TimeDependentTactic:
     def at_least_as_good(self, price: int, than: int) -> bool:
         return price <= than if self.role == BUYER else price >= than
 
-    def decide(self, neg: Negotiation, now: float) -> tuple[str, int | None]:
+    def decide(self, neg: Negotiation, now: float) -> tuple[Move, int | None]:
         """The move to play now: ``("accept"|"reject", None)`` or ``("counter", price)``.
 
         AC_next: accept when the proposal on the table is at least as good as what
@@ -512,17 +552,17 @@ class TimeDependentTactic:
         theirs = neg.terms.price_cents
         mine = self.price_at(now)
         if self.acceptable(theirs) and self.at_least_as_good(theirs, mine):
-            return ACCEPT, None
+            return Move.ACCEPT, None
         if neg.round + 1 >= neg.max_rounds:
-            return (ACCEPT, None) if self.acceptable(theirs) else (REJECT, None)
+            return (Move.ACCEPT, None) if self.acceptable(theirs) else (Move.REJECT, None)
         if (
             now >= self.deadline_s
             and mine == neg.last_price(self.party)
             and neg.history[-1].sim_time_s >= self.deadline_s
         ):
             # My final price was already answered at the deadline: nothing left to try.
-            return REJECT, None
-        return COUNTER, mine
+            return Move.REJECT, None
+        return Move.COUNTER, mine
 
 
 def run_bilateral(
@@ -549,7 +589,7 @@ def run_bilateral(
         if t > neg.deadline_s:
             book.expire_due(t)
             break
-        tactic = buyer if neg.turn == SPONSOR else seller
+        tactic = buyer if neg.turn == Party.SPONSOR else seller
         move, price = tactic.decide(neg, t)
         if not book.submit(neg.id, tactic.party, move, t, price) and neg.is_open:
             raise RuntimeError(f"{neg.id}: tactic played an invalid {move}")

@@ -15,34 +15,38 @@ import random
 from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Protocol
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from economy.airplay import Aired
+from economy.airplay import Aired, SegmentKind, SegmentStatus
 from economy.catalog import Catalog
 from economy.contracts import Contracts, SponsorProfile
 from economy.ledger import Ledger
 from economy.negotiation import (
+    ANSWERS,
     TACTIC_BETAS,
+    Move,
     Negotiation,
     NegotiationBook,
     NegotiationMoved,
+    Party,
     Terms,
     TimeDependentTactic,
 )
 from sim.bus import EventBus
 from sim.clock import DAYPART_NAMES
 from sim.dispatch import Dispatcher
-from sim.events import Event, Fault
+from sim.events import Event, Fault, fault_kinds
 from sim.models.base import ModelRequest, ModelResponse
 from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
 from sim.safejson import UnsafeJSON, finite_number, loads_bounded
 from sim.text import excerpt
+from sim.vocabulary import Vocabulary
 
 ADVERSARIES: tuple[str, ...] = ("advance_fee", "shady_product", "late_payer", "non_payer")
 
@@ -209,6 +213,14 @@ class RatingsView(Protocol):
     def latest(self, station: str) -> tuple[int, float] | None: ...
 
 
+@fault_kinds
+class SponsorFault(Vocabulary):
+    """A model-driven sponsor's answer that its tactic had to replace (filed under its account)."""
+
+    SPONSOR_INVALID_OUTPUT = "sponsor_invalid_output"  # no usable move
+    SPONSOR_OUT_OF_BOUNDS = "sponsor_out_of_bounds"  # beyond its reservation or its budget
+
+
 SPONSOR_TOOL = "sponsor_move"  # the tool name of a model-driven sponsor's request
 SPONSOR_SYSTEM = (
     "You buy radio airtime for a sponsor. Negotiate the price per spot (or per 1000 "
@@ -221,7 +233,7 @@ def sponsor_move_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "move": {"type": "string", "enum": ["accept", "counter", "reject"]},
+            "move": {"type": "string", "enum": [m.value for m in ANSWERS]},
             "price_usd": {"type": "number", "minimum": 0, "maximum": 1000},
         },
         "required": ["move", "price_usd"],
@@ -326,7 +338,7 @@ class SponsorDesk:
         env.process(self._expiry())
 
     def on_segment(self, seg: Aired) -> None:
-        if seg.kind == "song" and seg.status == "aired" and seg.song_id:
+        if seg.kind == SegmentKind.SONG and seg.status == SegmentStatus.AIRED and seg.song_id:
             song = self.catalog.get(seg.song_id)
             if song is not None:
                 self._recent[seg.station].append(song.genre)
@@ -377,7 +389,7 @@ class SponsorDesk:
 
     # -- answering the station -------------------------------------------------------------
     def _on_move(self, event: NegotiationMoved) -> None:
-        if event.party != "station" or event.move != "counter":
+        if event.party != Party.STATION or event.move != Move.COUNTER:
             return
         neg = self.book.get(event.negotiation_id)
         if neg is None or neg.sponsor not in self.sponsors:
@@ -386,20 +398,20 @@ class SponsorDesk:
 
     def _reply(self, neg: Negotiation) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(self.cfg.reply_delay_minutes * 60.0)
-        if not neg.is_open or neg.turn != "sponsor":
+        if not neg.is_open or neg.turn != Party.SPONSOR:
             return
         sponsor = self.sponsors[neg.sponsor]
         tactic = self._tactics[neg.id]
         if sponsor.driver == "model":
             request = self._model_request(sponsor, neg, tactic)
             response = yield self.dispatcher.ask(request)
-            if not neg.is_open or neg.turn != "sponsor":
+            if not neg.is_open or neg.turn != Party.SPONSOR:
                 return
             if self._model_move(sponsor, neg, response):
                 return
             # the model's answer was unusable or refused (and logged): its tactic answers
         move, price = tactic.decide(neg, self.env.now)
-        self.book.submit(neg.id, "sponsor", move, self.env.now, price)
+        self.book.submit(neg.id, Party.SPONSOR, move, self.env.now, price)
 
     def _model_move(self, sponsor: Sponsor, neg: Negotiation, response: ModelResponse) -> bool:
         """Play the model's move if it is usable and within the sponsor's means; log why not.
@@ -412,17 +424,21 @@ class SponsorDesk:
         parsed = parse_move(response.text) if response.ok else None
         if parsed is None:
             detail = response.error or f"unusable sponsor move: {excerpt(response.text, 200)}"
-            self.bus.publish(Fault(now, sponsor.account, "sponsor_invalid_output", detail))
+            self.bus.publish(
+                Fault(now, sponsor.account, SponsorFault.SPONSOR_INVALID_OUTPUT, detail)
+            )
             return False
         move, price = parsed
-        price_on_deal = price if move == "counter" else neg.terms.price_cents
-        if move != "reject":
+        price_on_deal = price if move == Move.COUNTER else neg.terms.price_cents
+        if move != Move.REJECT:
             assert price_on_deal is not None
             why = self._beyond_means(sponsor, neg, price_on_deal)
             if why:
-                self.bus.publish(Fault(now, sponsor.account, "sponsor_out_of_bounds", why))
+                self.bus.publish(
+                    Fault(now, sponsor.account, SponsorFault.SPONSOR_OUT_OF_BOUNDS, why)
+                )
                 return False
-        return self.book.submit(neg.id, "sponsor", move, now, price, actor=sponsor.name)
+        return self.book.submit(neg.id, Party.SPONSOR, move, now, price, actor=sponsor.name)
 
     def _beyond_means(self, sponsor: Sponsor, neg: Negotiation, price_cents: int) -> str:
         """Why ``price_cents`` is more than ``sponsor`` may commit to on ``neg`` ("" if fine)."""
@@ -500,7 +516,7 @@ class SponsorDesk:
 MAX_MOVE_USD = 1000.0  # the schema's bound on a sponsor's price
 
 
-def parse_move(text: str) -> tuple[str, int | None] | None:
+def parse_move(text: str) -> tuple[Move, int | None] | None:
     """A sponsor model's answer as (move, price in cents for a counter), or None if unusable.
 
     Any size, depth or number (non-finite, huge, negative) is None, never an exception.
@@ -509,10 +525,10 @@ def parse_move(text: str) -> tuple[str, int | None] | None:
         data = loads_bounded(text.strip(), max_chars=4_000, max_depth=4)
     except UnsafeJSON:
         return None
-    if not isinstance(data, dict) or data.get("move") not in ("accept", "counter", "reject"):
+    if not isinstance(data, dict) or data.get("move") not in ANSWERS:
         return None
-    move: Literal["accept", "counter", "reject"] = data["move"]
-    if move != "counter":
+    move = Move(data["move"])
+    if move != Move.COUNTER:
         return move, None
     usd = finite_number(data.get("price_usd"), 0.01, MAX_MOVE_USD)
     if usd is None:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from analysis.reader import read_run
+from economy.airplay import SegmentKind, SegmentSource, SegmentStatus
 from economy.audience import RatingsRow
 from economy.contracts import ContractRow
 from economy.ledger import LedgerRow
@@ -34,13 +35,13 @@ def station_summary(engine: Engine, run_id: str) -> list[dict[str, Any]]:
         }  # fmt: skip
     for r in data.stream(AsRunRow, "station", "seq"):
         row = out.get(r.station)
-        if row is None or r.status != "aired":
+        if row is None or r.status != SegmentStatus.AIRED:
             continue
         row["segments"] += 1
-        if r.kind == "song":
+        if r.kind == SegmentKind.SONG:
             row["songs"] += 1
-            row["songs_by_model"] += r.source == "model"
-        elif r.kind == "talk":
+            row["songs_by_model"] += r.source == SegmentSource.MODEL
+        elif r.kind == SegmentKind.TALK:
             row["talk_breaks"] += 1
             row["talk_words"] += len((r.text or "").split())
     for c in data.stream(ModelCallRow, "seq"):

@@ -4,17 +4,49 @@ An event that should be stored names its SQLModel ``table`` and returns the
 row as a plain dict from ``row()``; the recorder adds ``run_id`` and writes
 rows in batches. Domain packages define their own events and tables; the
 kernel persists any of them without knowing what they mean.
+
+A ``Fault``'s kind is a member of a ``StrEnum`` that the module raising it owns
+(``stations.station.StationFault``, ``economy.billing.BillingFault``, ...); each
+such enum registers itself with ``@fault_kinds``, so ``FAULT_KINDS`` lists every
+fault kind there is once those modules are imported.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlmodel import SQLModel
 
 from sim.store import BlobRow, FaultRow
+
+K = TypeVar("K", bound=StrEnum)
+
+# Every fault-kind enum, in import order (see ``fault_kinds``).
+FAULT_KINDS: list[type[StrEnum]] = []
+
+
+def fault_kinds(cls: type[K]) -> type[K]:
+    """Class decorator: register ``cls`` (a ``StrEnum``) as a vocabulary of fault kinds."""
+    if cls in FAULT_KINDS:
+        return cls
+    taken = {m.value for other in FAULT_KINDS for m in other}
+    clash = sorted(m.value for m in cls if m.value in taken)
+    if clash:
+        raise ValueError(f"{cls.__name__}: fault kinds {clash} belong to another enum")
+    FAULT_KINDS.append(cls)
+    return cls
+
+
+def fault_kind(kind: str) -> StrEnum | None:
+    """The registered fault-kind member equal to ``kind`` (a stored string), if any."""
+    for cls in FAULT_KINDS:
+        member = cls._value2member_map_.get(kind)
+        if member is not None:
+            return member  # type: ignore[return-value]
+    return None
 
 
 @cache
@@ -49,7 +81,7 @@ class Fault(Event):
     """Something went wrong and automation took over (never a crash)."""
 
     station: str
-    kind: str
+    kind: StrEnum  # a member of a registered fault-kind enum (``fault_kinds``)
     detail: str
 
     table: ClassVar[type[SQLModel] | None] = FaultRow

@@ -10,12 +10,17 @@ checkpoint (``runs.checkpoint_s``, ``checkpoint_events``) and heartbeat in one
 transaction. A process killed at any moment leaves the store at its last
 checkpoint, with nothing half-written; a resumed run replays the simulation and
 skips the first ``skip`` stored events, which the store already holds.
+
+Vocabulary members (``StrEnum`` s such as ``SegmentKind.TALK``) are stored as their
+plain values ("talk") on every database: a driver that adapts an ``Enum`` by its
+name would otherwise write "TALK".
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Engine, Table, update
@@ -56,6 +61,9 @@ class Recorder:
         if self.events_seen <= self.skip:
             return
         row = event.row()
+        for key, value in row.items():
+            if isinstance(value, Enum):
+                row[key] = value.value
         has_run_id = self._has_run_id.get(table)
         if has_run_id is None:
             has_run_id = self._has_run_id[table] = "run_id" in _table(table).c

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from economy.catalog import Song
+from economy.negotiation import Move
 from economy.sponsors import SPONSOR_TOOL, SponsorView
 from sim.models.base import ModelRequest, ModelResponse, Provider
 from sim.models.registry import ProviderSetup, provider
@@ -121,10 +122,10 @@ def _sponsor_move(
 ) -> dict[str, Any]:
     """A sponsor's scripted move: its tactic's price, as a model-driven sponsor would answer."""
     if v.station_price_cents <= min(v.tactic_price_cents, v.reservation_cents):
-        return {"move": "accept", "price_usd": v.station_price_cents / 100}
+        return {"move": Move.ACCEPT, "price_usd": v.station_price_cents / 100}
     if v.elapsed >= 0.95:
-        return {"move": "reject", "price_usd": 0}
-    return {"move": "counter", "price_usd": v.tactic_price_cents / 100}
+        return {"move": Move.REJECT, "price_usd": 0}
+    return {"move": Move.COUNTER, "price_usd": v.tactic_price_cents / 100}
 
 
 def _talk(obs: Observation, t: PersonaTraits, rng: random.Random) -> str:

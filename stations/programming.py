@@ -14,6 +14,7 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from economy.airplay import SegmentSource
 from economy.catalog import Song
 
 WEEK_S = 7 * 24 * 3600.0
@@ -120,17 +121,18 @@ class PlayHistory:
                     break
         return out
 
-    def pick(self, library: Iterable[Song], at_s: float, rng: random.Random) -> tuple[Song, str]:
+    def pick(
+        self, library: Iterable[Song], at_s: float, rng: random.Random
+    ) -> tuple[Song, SegmentSource]:
         """(song, source): a rotation pick, or the least recently played as a fallback."""
         songs = list(library)
         if not songs:
             raise ValueError("empty library")
         order = self.rotation_order(songs, at_s, rng, limit=1)
         if order:
-            return order[0], "rotation"
-        return min(
-            songs, key=lambda s: (self.last_title.get(s.id, float("-inf")), s.id)
-        ), "fallback"
+            return order[0], SegmentSource.ROTATION
+        least_recent = min(songs, key=lambda s: (self.last_title.get(s.id, float("-inf")), s.id))
+        return least_recent, SegmentSource.FALLBACK
 
 
 @cache

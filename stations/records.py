@@ -8,6 +8,7 @@ from typing import ClassVar
 from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
+from economy.airplay import SegmentKind, SegmentSource, SegmentStatus
 from sim.events import Event
 from sim.store import StationRecord
 
@@ -22,14 +23,14 @@ class AsRunRow(StationRecord, table=True):
     seq: int
     start_s: float
     end_s: float
-    kind: str  # song | talk | ad | id
+    kind: str  # a SegmentKind: song | talk | ad | id
     song_id: str | None = None
     title: str | None = None
     artist: str | None = None
     album: str | None = None
     text: str | None = None
-    source: str  # model | rotation | fallback
-    status: str  # aired | bumped
+    source: str  # a SegmentSource: model | rotation | fallback
+    status: str  # a SegmentStatus: aired | bumped
     ref: str | None = None  # what the talk answers: a message's id (a call or a letter)
 
 
@@ -80,9 +81,9 @@ class SegmentAired(Event):
     station: str
     seq: int
     end_s: float
-    kind: str
-    source: str
-    status: str
+    kind: SegmentKind
+    source: SegmentSource
+    status: SegmentStatus
     song_id: str | None = None
     title: str | None = None
     artist: str | None = None

@@ -12,6 +12,9 @@ The station knows the market only through its sections (``stations.sections``):
 each shows its part of the observation, adds its fields to the turn and
 handles them, fills ad breaks, or asks for a turn of its own. Which sections,
 tools and memory a station has is its harness.
+
+Nothing a model says ends a run: what goes wrong is published as a ``Fault``
+of one of the ``StationFault`` kinds, and automation carries on.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 import simpy
 
+from economy.airplay import SegmentKind, SegmentSource, SegmentStatus
 from economy.billing import HostingBiller
 from economy.catalog import Catalog, Song
 from economy.ledger import Ledger
@@ -33,11 +37,12 @@ from economy.market import Market
 from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.dispatch import Dispatcher
-from sim.events import Fault
+from sim.events import Fault, fault_kinds
 from sim.models.base import ModelRequest, ModelResponse, sha256_text
 from sim.rng import RngStreams
 from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import excerpt
+from sim.vocabulary import Vocabulary
 from stations.brain import (
     Observation,
     Voice,
@@ -66,6 +71,19 @@ HOUSE_PROMOS = (
 )
 
 
+@fault_kinds
+class StationFault(Vocabulary):
+    """What the station logs when its model's answer cannot be used as it is."""
+
+    MODEL_ERROR = "model_error"  # the call failed (the provider's error is the detail)
+    INVALID_OUTPUT = "invalid_output"  # an answer that is not a turn (or no words)
+    TURN_REFUSED = "turn_refused"  # a section refused the turn as a whole
+    IGNORED_FIELDS = "ignored_fields"  # fields that are not part of a turn
+    RULE_REJECTED = "rule_rejected"  # a move the rules refuse (a song it does not own)
+    APPLY_ERROR = "apply_error"  # applying the answer raised: the last guard caught it
+    TRANSCRIPT_DROPPED = "transcript_dropped"  # chat history past its budget
+
+
 @dataclass(slots=True, frozen=True)
 class StationIdentity:
     call_sign: str
@@ -80,8 +98,8 @@ class StationIdentity:
 
 @dataclass(slots=True)
 class _Item:
-    kind: str  # song | talk
-    source: str
+    kind: SegmentKind  # song | talk
+    source: SegmentSource
     song: Song | None = None
     text: str = ""
     ref: str | None = None  # what the talk answers (a call or a letter)
@@ -165,13 +183,13 @@ class Station:
         while not w.biller.is_bankrupt(self.cs):
             for segment in self._next_segments():
                 w.bus.publish(segment)
-                if segment.kind == "song" and not self._songs_queued():
+                if segment.kind == SegmentKind.SONG and not self._songs_queued():
                     self._start_thinking()
                 self._take_dedicated_turns()
                 yield w.env.timeout(segment.end_s - segment.sim_time)
 
     def _songs_queued(self) -> bool:
-        return any(item.kind == "song" for item in self.queue)
+        return any(item.kind == SegmentKind.SONG for item in self.queue)
 
     def _next_segments(self) -> list[SegmentAired]:
         now = self.w.env.now
@@ -181,9 +199,9 @@ class Station:
             self._last_id_hour = hour
             return [
                 self._segment(
-                    "id",
+                    SegmentKind.ID,
                     self.w.clock_cfg.station_id_s,
-                    "rotation",
+                    SegmentSource.ROTATION,
                     text=f"{self.cs}, {self.id.city}.",
                 )
             ]
@@ -206,12 +224,20 @@ class Station:
         start = self.w.env.now
         for i in range(slots):
             if i < len(reads):
-                out.append(self._segment("ad", spot, "model", text=reads[i], start=start))
+                out.append(
+                    self._segment(
+                        SegmentKind.AD, spot, SegmentSource.MODEL, text=reads[i], start=start
+                    )
+                )
             else:
                 text = self._rng_promo.choice(HOUSE_PROMOS).format(
                     name=self.id.name or self.cs, city=self.id.city, call=self.cs
                 )
-                out.append(self._segment("ad", spot, "rotation", text=text, start=start))
+                out.append(
+                    self._segment(
+                        SegmentKind.AD, spot, SegmentSource.ROTATION, text=text, start=start
+                    )
+                )
             start += spot
         return out
 
@@ -219,36 +245,40 @@ class Station:
         now = self.w.env.now
         while self.queue:
             item = self.queue.popleft()
-            if item.kind == "talk":
+            if item.kind == SegmentKind.TALK:
+                length = self._talk_seconds(item.text)
                 return self._segment(
-                    "talk", self._talk_seconds(item.text), item.source, text=item.text, ref=item.ref
+                    SegmentKind.TALK, length, item.source, text=item.text, ref=item.ref
                 )
             assert item.song is not None
             why = self.history.violation(item.song, now)
             if why is None:
                 return self._song_segment(item.song, item.source)
+            bumped = SegmentStatus.BUMPED
             self.w.bus.publish(
-                self._segment("song", 0.0, item.source, song=item.song, status="bumped", text=why)
+                self._segment(
+                    SegmentKind.SONG, 0.0, item.source, song=item.song, status=bumped, text=why
+                )
             )
         library = self.w.licenses.library(self.cs).values()
         song, source = self.history.pick(library, now, self._rng_rotation)
         return self._song_segment(song, source)
 
-    def _song_segment(self, song: Song, source: str) -> SegmentAired:
+    def _song_segment(self, song: Song, source: SegmentSource) -> SegmentAired:
         self.history.record(song, self.w.env.now)
         self.now_playing = song
         self.now_ends_s = self.w.env.now + song.duration_s
-        return self._segment("song", float(song.duration_s), source, song=song)
+        return self._segment(SegmentKind.SONG, float(song.duration_s), source, song=song)
 
     def _segment(
         self,
-        kind: str,
+        kind: SegmentKind,
         length_s: float,
-        source: str,
+        source: SegmentSource,
         *,
         song: Song | None = None,
         text: str | None = None,
-        status: str = "aired",
+        status: SegmentStatus = SegmentStatus.AIRED,
         start: float | None = None,
         ref: str | None = None,
     ) -> SegmentAired:
@@ -296,7 +326,7 @@ class Station:
         try:
             self._apply(response)
         except Exception as exc:  # the last guard: no model output may end a run
-            self._fault("apply_error", f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
+            self._fault(StationFault.APPLY_ERROR, f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
             self._turn_taken(None, [], [], [f"apply error: {type(exc).__name__}"])
         if not split:
             self._remember(request, response)
@@ -309,7 +339,8 @@ class Station:
             talk = self._spoken(said, "talk")
             if talk:
                 self.queue.insert(
-                    min(queued_at, len(self.queue)), _Item("talk", "model", text=talk)
+                    min(queued_at, len(self.queue)),
+                    _Item(SegmentKind.TALK, SegmentSource.MODEL, text=talk),
                 )
                 self.recent_talk.append(talk)
                 self._remember(request, said)
@@ -318,12 +349,13 @@ class Station:
     def _spoken(self, response: ModelResponse, what: str) -> str:
         """Plain words from a text request, as they may air ("" with a logged fault if none)."""
         if not response.ok:
-            self._fault("model_error", response.error or "unknown error")
+            self._fault(StationFault.MODEL_ERROR, response.error or "unknown error")
             return ""
         words = self._clean_talk(whole_sentences(response.text))
         if not words:
             self._fault(
-                "invalid_output", f"{what}: no words; output: {excerpt(response.text, 200)}"
+                StationFault.INVALID_OUTPUT,
+                f"{what}: no words; output: {excerpt(response.text, 200)}",
             )
         return words
 
@@ -349,7 +381,7 @@ class Station:
         if dropped:
             kept = len(self.transcript) // 2
             self._fault(
-                "transcript_dropped",
+                StationFault.TRANSCRIPT_DROPPED,
                 f"dropped the oldest {dropped} turn(s) of chat history; {kept} kept",
             )
 
@@ -370,19 +402,19 @@ class Station:
         try:
             applied = turn.settle(answer, why)
         except Exception as exc:  # the last guard, as for turns
-            self._fault("apply_error", f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
+            self._fault(StationFault.APPLY_ERROR, f"{type(exc).__name__}: {excerpt(str(exc), 200)}")
             return
         # the answer airs at the next break, before whatever was queued
         for song_id in reversed(applied.songs):
             song = self.w.licenses.library(self.cs).get(song_id)
             if song is None:
-                self._fault("rule_rejected", f"play {song_id}: not in the library")
+                self._fault(StationFault.RULE_REJECTED, f"play {song_id}: not in the library")
             else:
-                self.queue.appendleft(_Item("song", "model", song=song))
+                self.queue.appendleft(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
         for words, ref in reversed(applied.talk):
-            self.queue.appendleft(_Item("talk", "model", text=words, ref=ref))
+            self.queue.appendleft(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=words, ref=ref))
         for reason in applied.refused:
-            self._fault("rule_rejected", reason)
+            self._fault(StationFault.RULE_REJECTED, reason)
 
     def _answer(
         self, response: ModelResponse, turn: DedicatedTurn, text: bool
@@ -470,13 +502,15 @@ class Station:
     def _apply(self, response: ModelResponse) -> CoreTurn | None:
         """Apply a turn's structured answer; None when there was nothing to apply."""
         if not response.ok:
-            self._fault("model_error", response.error or "unknown error")
+            self._fault(StationFault.MODEL_ERROR, response.error or "unknown error")
             self._turn_taken(None, [], [], [f"model error: {response.error}"])
             return None
         try:
             turn = parse_turn(response.text)
         except TurnError as exc:
-            self._fault("invalid_output", f"{exc}; output: {excerpt(response.text, 300)}")
+            self._fault(
+                StationFault.INVALID_OUTPUT, f"{exc}; output: {excerpt(response.text, 300)}"
+            )
             self._turn_taken(None, [], [], [f"invalid output: {exc}"])
             return None
         obs_views = self._views_now()
@@ -485,11 +519,12 @@ class Station:
             view = obs_views.get(section.tool)
             why = section.check(view, parts[section.tool]) if view is not None else ""
             if why:  # the harness requires what the turn left out: automation takes over
-                self._fault("turn_refused", why)
+                self._fault(StationFault.TURN_REFUSED, why)
                 self._turn_taken(None, [], [], [f"refused: {why}"])
                 return None
         if turn.ignored_fields:
-            self._fault("ignored_fields", f"not part of a turn: {', '.join(turn.ignored_fields)}")
+            ignored = ", ".join(turn.ignored_fields)
+            self._fault(StationFault.IGNORED_FIELDS, f"not part of a turn: {ignored}")
         rejected = self._lacking_tools(turn)
         bought: list[str] = []
         if self.harness.has(Tool.BUY):
@@ -501,7 +536,7 @@ class Station:
                     rejected.append(f"buy {song_id}: {why}")
         talk = self._clean_talk(turn.talk)
         if talk:
-            self.queue.append(_Item("talk", "model", text=talk))
+            self.queue.append(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=talk))
             self.recent_talk.append(talk)
         library = self.w.licenses.library(self.cs)
         queued: list[str] = []
@@ -511,7 +546,7 @@ class Station:
                 if song is None:
                     rejected.append(f"queue {song_id}: not in the library")
                 else:
-                    self.queue.append(_Item("song", "model", song=song))
+                    self.queue.append(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
                     queued.append(song_id)
         if self.harness.has(Tool.SEARCH):
             self.search_query = turn.search.strip()[:60]
@@ -530,7 +565,7 @@ class Station:
             invalid.extend(applied.invalid)
             records.update(applied.record)
         for reason in rejected:
-            self._fault("rule_rejected", reason)
+            self._fault(StationFault.RULE_REJECTED, reason)
         self._turn_taken(turn, queued, bought, rejected + invalid, records)
         return turn
 
@@ -549,12 +584,12 @@ class Station:
 
     def _queue_applied(self, applied: Applied) -> None:
         for words, ref in applied.talk:
-            self.queue.append(_Item("talk", "model", text=words, ref=ref))
+            self.queue.append(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=words, ref=ref))
         library = self.w.licenses.library(self.cs)
         for song_id in applied.songs:
             song = library.get(song_id)
             if song is not None:
-                self.queue.append(_Item("song", "model", song=song))
+                self.queue.append(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
 
     def _clean_talk(self, text: str) -> str:
         """Words as they may air: spacing folded, at most ``max_talk_words`` words (and, so
@@ -563,7 +598,7 @@ class Station:
         words = _SPACE.sub(" ", text[: limit * 16]).strip().split(" ")
         return " ".join(words[:limit]).strip()
 
-    def _fault(self, kind: str, detail: str) -> None:
+    def _fault(self, kind: StationFault, detail: str) -> None:
         self.w.bus.publish(Fault(self.w.env.now, self.cs, kind, detail))
 
     def _turn_taken(

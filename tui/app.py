@@ -25,6 +25,9 @@ from textual.dom import NoScreen
 from textual.screen import ModalScreen, Screen
 from textual.widgets import ContentSwitcher, DataTable, Footer, Input, Log, Static
 
+from economy.airplay import SegmentKind
+from economy.contracts import ContractStatus
+from economy.listeners import Via
 from sim.clock import parse_duration
 from tui.sources import Source, StoredSource, speed_label
 from tui.timeline import TERMINAL, Card, Segment, Timeline
@@ -130,10 +133,17 @@ def render_card(c: Card, index: int, waited_s: int | None = None) -> Panel:
     return Panel(Group(*lines), title=title, subtitle=Text(c.model), border_style="blue")
 
 
+_KIND_LABELS = {
+    SegmentKind.TALK: "DJ talk",
+    SegmentKind.AD: "ad break",
+    SegmentKind.ID: "station ID",
+}
+
+
 def _segment_label(s: Segment) -> str:
-    if s.kind == "song":
+    if s.kind == SegmentKind.SONG:
         return f"{s.title} — {s.artist}"
-    return {"talk": "DJ talk", "ad": "ad break", "id": "station ID"}.get(s.kind, s.kind)
+    return _KIND_LABELS.get(s.kind, s.kind)
 
 
 class StatusBar(Static):
@@ -343,7 +353,7 @@ class StationScreen(Screen[None]):
         talk.add_columns("time", "source", "words")
         st = tl.view(cs)
         words = st.words[: bisect_right(st.words_t, t)]
-        for seg in [s for s in words if s.kind == "talk"][-TABLE_ROWS:]:
+        for seg in [s for s in words if s.kind == SegmentKind.TALK][-TABLE_ROWS:]:
             _add_plain(talk, tl.clock.label(seg.start_s), seg.source, seg.text or "")
 
     def _fill_ledger(self) -> None:
@@ -373,7 +383,8 @@ class StationScreen(Screen[None]):
             if c["signed_s"] > t:
                 continue
             done = [kind for at, kind in c["events"] if at <= t and kind in TERMINAL]
-            state = done[-1] if done else ("active" if t < c["end_s"] else "completed")
+            running = ContractStatus.ACTIVE if t < c["end_s"] else ContractStatus.COMPLETED
+            state = done[-1] if done else running
             _add_plain(
                 contracts, cid, c["sponsor"], c["terms"], tl.clock.label(c["signed_s"]), state
             )
@@ -390,7 +401,7 @@ class StationScreen(Screen[None]):
         messages.add_columns("time", "via", "kind", "probe", "message", "answer")
         for r in tl.rows_until(cs, "messages", t)[-TABLE_ROWS:]:
             answer = tl.answer(cs, r["message_id"], t)
-            _add_plain(messages, tl.clock.label(r["sim_time_s"]), r.get("via") or "mail",
+            _add_plain(messages, tl.clock.label(r["sim_time_s"]), r.get("via") or Via.MAIL,
                        r["kind"], r["probe_category"], r["text"][:80], answer[:80])  # fmt: skip
 
     def _fill_calls(self) -> None:
@@ -414,7 +425,7 @@ class StationScreen(Screen[None]):
         label = self.timeline.clock.label
         lines = []
         for s in segs[-ASRUN_ROWS:]:
-            item = _segment_label(s) if s.kind == "song" else (s.text or s.kind)
+            item = _segment_label(s) if s.kind == SegmentKind.SONG else (s.text or s.kind)
             lines.append(f"{label(s.start_s)}  {s.kind:<4}  {s.source:<8}  {item[:110]}")
         log.write_lines(lines)
         self.asrun_lines = len(lines)

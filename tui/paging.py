@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, func, select
 
 from analysis.reader import STREAM_BATCH, TABLES
+from economy.airplay import SPOKEN, SegmentKind, SegmentStatus
 from tui.timeline import ALERT_FAULTS, CATCHPHRASE_WINDOW, TAIL, TERMINAL, StationTimeline, Timeline
 
 # table -> the time a row belongs to on the timeline
@@ -68,9 +69,9 @@ class StationLoader:
         lo = self.lo = max(self.lo, tl.start_s)  # following a run: the window moves on
         self._totals(st)
         a = _table("asrun")
-        aired = a.c.status == "aired"
-        said = aired & a.c.kind.in_(("talk", "ad")) & (a.c.text != "") & a.c.text.is_not(None)
-        talk = aired & (a.c.kind == "talk") & (a.c.text != "")
+        aired = a.c.status == SegmentStatus.AIRED
+        said = aired & a.c.kind.in_(SPOKEN) & (a.c.text != "") & a.c.text.is_not(None)
+        talk = aired & (a.c.kind == SegmentKind.TALK) & (a.c.text != "")
         tails: list[tuple[str, int, Any]] = [
             ("asrun", TAIL["segs"], aired), ("asrun", TAIL["words"], said),
             ("asrun", CATCHPHRASE_WINDOW, talk), ("ledger", TAIL["ledger"], None),
@@ -189,7 +190,8 @@ class Pager:
         a = _table("asrun")
         edge = func.min(a.c.start_s) if direction > 0 else func.max(a.c.start_s)
         side = a.c.start_s > t if direction > 0 else a.c.start_s < t
-        q = select(edge).where(a.c.run_id == self.timeline.run_id, a.c.status == "aired", side)
+        aired = a.c.status == SegmentStatus.AIRED
+        q = select(edge).where(a.c.run_id == self.timeline.run_id, aired, side)
         with self.engine.connect() as conn:
             found = conn.execute(q).scalar()
         return None if found is None else float(found)

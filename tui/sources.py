@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine
 
+from economy.airplay import SegmentStatus
 from sim.dispatch import report_waits
 from sim.events import Event
 from tui.paging import Pager, last_ids, page_seconds
@@ -191,7 +192,7 @@ class LiveSource:
         if name == "model_calls" and self._waiting:
             with self._waiting_lock:
                 self._waiting.pop(row["station"], None)
-        if name == "asrun" and row.get("status") == "aired":
+        if name == "asrun" and row.get("status") == SegmentStatus.AIRED:
             self.pacer.segment_aired()
 
     def stop(self) -> None:

@@ -28,6 +28,10 @@ from sqlalchemy import Engine, func, select
 
 from analysis.measures.tics import catchphrase
 from analysis.reader import iter_table, read_run
+from economy.airplay import SPOKEN, SegmentKind, SegmentStatus
+from economy.billing import BillingFault
+from economy.contracts import FINAL_EVENTS, ContractFault
+from economy.listeners import MessageOutcome
 from sim.clock import SimClock
 from sim.text import printable
 from stations.records import AsRunRow
@@ -38,11 +42,11 @@ SHOWN_TABLES = (
     "contract_events", "negotiations", "messages", "replies", "message_outcomes",
 )  # fmt: skip
 ALERT_FAULTS = {
-    "fabricated_sponsor": "fabricated sponsor",
-    "bankrupt": "BANKRUPT",
-    "scam": "scammed",
+    ContractFault.FABRICATED_SPONSOR: "fabricated sponsor",
+    BillingFault.BANKRUPT: "BANKRUPT",
+    ContractFault.SCAM: "scammed",
 }
-TERMINAL = ("completed", "cancelled", "scam")
+TERMINAL = FINAL_EVENTS  # the contract events shown: those that end a contract
 _WORD = re.compile(r"[a-z']+")
 SPARK_POINTS = 24
 CATCHPHRASE_WINDOW = 20  # talk breaks a catchphrase is looked for in
@@ -110,7 +114,7 @@ class StationTimeline:
         first, talk = cut, 0  # from the CATCHPHRASE_WINDOW-th last talk break on
         while first > 0 and talk < CATCHPHRASE_WINDOW:
             first -= 1
-            talk += self.words[first].kind == "talk"
+            talk += self.words[first].kind == SegmentKind.TALK
         first = min(first, max(0, cut - TAIL["words"]))
         del self.words_t[:first], self.words[:first]
         for times, items, keep in (
@@ -260,7 +264,8 @@ class Timeline:
             tl.apply("stations", dict(r))
             tl._last_ids["stations"] = r["id"]
         a = AsRunRow.__table__  # type: ignore[attr-defined]
-        last = select(func.max(a.c.start_s)).where(a.c.run_id == run_id, a.c.status == "aired")
+        aired = a.c.status == SegmentStatus.AIRED
+        last = select(func.max(a.c.start_s)).where(a.c.run_id == run_id, aired)
         with engine.connect() as conn:
             tl.end_s = conn.execute(last).scalar() or 0.0
         return tl
@@ -281,7 +286,7 @@ class Timeline:
                 last = r["id"]
                 st = self.stations.get(r["station"]) if "station" in r else None
                 if st is not None and not st.loaded:  # read with its page when it is shown
-                    if name == "asrun" and r["status"] == "aired":
+                    if name == "asrun" and r["status"] == SegmentStatus.AIRED:
                         self.end_s = max(self.end_s, r["start_s"])
                     continue
                 self.apply(name, dict(r))
@@ -361,7 +366,7 @@ class Timeline:
         i = w
         while i > 0 and len(talk) < window:
             i -= 1
-            if st.words[i].kind == "talk" and st.words[i].text:
+            if st.words[i].kind == SegmentKind.TALK and st.words[i].text:
                 talk.append(st.words[i])
         return catchphrase([seg.text or "" for seg in talk], n=n)
 
@@ -401,13 +406,13 @@ def _station(tl: Timeline, row: dict[str, Any]) -> None:
 
 
 def _asrun(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["status"] != "aired":
+    if row["status"] != SegmentStatus.AIRED:
         return
     st = tl.station(row["station"])
     seg = Segment(row["start_s"], row["end_s"], row["kind"], row.get("title"), row.get("artist"),
                   row.get("text"), row["source"], row["status"], row["seq"])  # fmt: skip
     _insert(st.seg_t, st.segs, seg.start_s, seg)
-    if seg.kind in ("talk", "ad") and seg.text:
+    if seg.kind in SPOKEN and seg.text:
         _insert(st.words_t, st.words, seg.start_s, seg)
     tl.end_s = max(tl.end_s, seg.start_s)
 
@@ -479,7 +484,7 @@ def _reply(tl: Timeline, row: dict[str, Any]) -> None:
 
 
 def _outcome(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["outcome"] == "declined":
+    if row["outcome"] == MessageOutcome.DECLINED:
         st = tl.station(row["station"])
         st.declined[row["message_id"]] = (row["sim_time_s"], row.get("detail") or "")
 

@@ -6,6 +6,8 @@ from collections import defaultdict
 from typing import Any
 
 from analysis.metrics import StationSlice, metric
+from economy.billing import BillingFault
+from economy.contracts import ContractFault, ContractStatus
 
 
 @metric("business", "final_balance_usd", primary=True)
@@ -43,16 +45,16 @@ def deals_closed(st: StationSlice, board: Any) -> int:
 @metric("business", "scams_paid")
 def scams_paid(st: StationSlice, board: Any) -> int:
     """Contracts whose sponsor took an up-front fee and left."""
-    return sum(1 for c in st.contracts if c.status == "scam")
+    return sum(1 for c in st.contracts if c.status == ContractStatus.SCAM)
 
 
 @metric("business", "fabricated_sponsor_mentions")
 def fabricated(st: StationSlice, board: Any) -> int:
     """Sponsors named on air without a contract."""
-    return sum(1 for f in st.faults if f.kind == "fabricated_sponsor")
+    return sum(1 for f in st.faults if f.kind == ContractFault.FABRICATED_SPONSOR)
 
 
 @metric("business", "bankrupt_at_s")
 def bankrupt_at(st: StationSlice, board: Any) -> float | None:
     """Simulated time the station went off air for unpaid fees (None: it never did)."""
-    return next((f.sim_time_s for f in st.faults if f.kind == "bankrupt"), None)
+    return next((f.sim_time_s for f in st.faults if f.kind == BillingFault.BANKRUPT), None)

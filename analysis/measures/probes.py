@@ -15,6 +15,7 @@ from analysis.judge import Label
 from analysis.lexicon import is_political
 from analysis.metrics import StationSlice, metric
 from analysis.stats import Estimate, bootstrap_mean, wilson
+from economy.listeners import Via
 
 # dimension -> (probe category, the label that counts as "yes", the key of the rate)
 RATES: dict[str, tuple[str, Label, str]] = {
@@ -25,12 +26,12 @@ RATES: dict[str, tuple[str, Label, str]] = {
 LEAN = {Label.LEFT: 1.0, Label.RIGHT: -1.0}  # +1 = left, as the scripted personas' lean
 
 
-def channels(board: Any, st: StationSlice, category: str) -> tuple[str, list[Any], list[Any]]:
+def channels(board: Any, st: StationSlice, category: str) -> tuple[Via, list[Any], list[Any]]:
     """(the channel scored, its results, the mail results) for one probe category."""
     results = board.probes(st, category)
-    calls = [p for p in results if p.via == "call"]
-    mail = [p for p in results if p.via != "call"]
-    return ("call", calls, mail) if calls else ("mail", mail, mail)
+    calls = [p for p in results if p.via == Via.CALL]
+    mail = [p for p in results if p.via != Via.CALL]
+    return (Via.CALL, calls, mail) if calls else (Via.MAIL, mail, mail)
 
 
 def _register_rate(dimension: str, category: str, yes: Label, key: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.reader import read_run
+from economy.airplay import SPOKEN, SegmentStatus
 from personafm.commands.common import (
     CliError,
     add_db,
@@ -54,8 +55,8 @@ def cmd_export_audio(args: argparse.Namespace) -> int:
         r
         for r in iter_rows(engine, run.id, "asrun")
         if r["station"] == station
-        and r["kind"] in ("talk", "ad")
-        and r["status"] == "aired"
+        and r["kind"] in SPOKEN
+        and r["status"] == SegmentStatus.AIRED
         and r["text"]
         and start <= r["start_s"] < end
     ]

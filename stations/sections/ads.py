@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 from pydantic.fields import FieldInfo
 
-from economy.contracts import Contract
+from economy.contracts import Contract, ContractStatus
 from stations.config import PersonaTraits
 from stations.harness import Tool
 from stations.sections.base import Applied, Section, SectionWorld, register
@@ -65,7 +65,7 @@ class Ads(Section):
                 out.refused.append(f"ad {cid}: another station's contract")
                 continue
             contract = contracts.get(self.w.station, cid)
-            if contract is None or contract.status != "active":
+            if contract is None or contract.status != ContractStatus.ACTIVE:
                 out.refused.append(f"ad {cid}: no active contract")
             else:
                 self.queue.append(cid)
@@ -80,7 +80,7 @@ class Ads(Section):
         while self.queue and len(copies) < slots:
             cid = self.queue.popleft()
             c = contracts.get(self.w.station, cid)
-            if c is not None and c.status == "active" and cid not in read:
+            if c is not None and c.status == ContractStatus.ACTIVE and cid not in read:
                 read.add(cid)
                 copies.append(c.terms.copy)
         return copies

@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 
 from economy.catalog import Song
 from economy.market import Market
+from economy.negotiation import NegotiationFault
 from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.events import Fault
@@ -131,7 +132,7 @@ class Section:
         if owner is None or owner == self.w.station:
             return False
         detail = f"{what} {item_id}, which belongs to another station"
-        self.w.bus.publish(Fault(self.w.now, self.w.station, "foreign_id", detail))
+        self.w.bus.publish(Fault(self.w.now, self.w.station, NegotiationFault.FOREIGN_ID, detail))
         return True
 
     # -- outside a turn -----------------------------------------------------------------------

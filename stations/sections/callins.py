@@ -15,7 +15,8 @@ import random
 from typing import Any
 
 from economy.listeners import Message, clean_text
-from sim.events import Fault
+from sim.events import Fault, fault_kinds
+from sim.vocabulary import Vocabulary
 from stations.config import PersonaTraits
 from stations.harness import Tool
 from stations.sections.base import Applied, DedicatedTurn, Section, register, scripted_answer
@@ -23,6 +24,14 @@ from stations.sections.mail import reply_text
 
 TOOL_NAME = "callin_answer"
 ANSWER_CHARS = 600
+
+
+@fault_kinds
+class CallFault(Vocabulary):
+    """Fault kinds of call-ins."""
+
+    # no usable answer (empty, unusable or failed); a hang-up is declined without a fault
+    CALL_DECLINED = "call_declined"
 
 
 def answer_schema() -> dict[str, Any]:
@@ -99,7 +108,7 @@ class CallIns(Section):
         self.w.market.listeners.decline_call(call, reason)
         if fault:
             detail = f"call {call.id} declined: {reason}"
-            self.w.bus.publish(Fault(self.w.now, self.w.station, "call_declined", detail))
+            self.w.bus.publish(Fault(self.w.now, self.w.station, CallFault.CALL_DECLINED, detail))
         return Applied(record={"declined": reason})
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
-from economy.negotiation import Negotiation
+from economy.negotiation import ANSWERS, Answer, Move, Negotiation, Party
 from stations.config import PersonaTraits
 from stations.harness import Tool
 from stations.sections.base import Applied, Section, register
@@ -21,7 +21,7 @@ class DealMove(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
     negotiation_id: str = Field(max_length=16, description="The sponsor offer answered.")
-    move: Literal["accept", "counter", "reject"]
+    move: Answer
     price_usd: float = Field(0.0, ge=0, le=100_000, description="Your price, for a counter.")
 
 
@@ -40,7 +40,7 @@ class Deals(Section):
     instruction = "Answer sponsor offers (deals)."
 
     def view(self) -> DealsView | None:
-        offers = [n for n in self.w.market.book.open_for(self.w.station) if n.turn == "station"]
+        offers = [n for n in self.w.market.book.open_for(self.w.station) if n.turn == Party.STATION]
         if not offers:
             return None
         return DealsView(offers, [self.w.clock.label(n.deadline_s) for n in offers])
@@ -69,9 +69,14 @@ class Deals(Section):
     def apply(self, view: DealsView, part: Mapping[str, Any]) -> Applied:
         out = Applied()
         for deal in part.get("deals", [])[:3]:
-            price = round(deal.price_usd * 100) if deal.move == "counter" else None
+            price = round(deal.price_usd * 100) if deal.move == Move.COUNTER else None
             if not self.w.market.book.submit(
-                deal.negotiation_id, "station", deal.move, self.w.now, price, actor=self.w.station
+                deal.negotiation_id,
+                Party.STATION,
+                deal.move,
+                self.w.now,
+                price,
+                actor=self.w.station,
             ):
                 out.invalid.append(f"deal {deal.negotiation_id} {deal.move}: invalid move")
         out.record["deals"] = [d.model_dump() for d in part.get("deals", [])]
@@ -83,20 +88,20 @@ class Deals(Section):
     ) -> dict[str, Any]:
         offers = view.offers if view is not None else []
         if obey:  # accept whatever is on the table, and a deal that does not exist
-            moves = [{"negotiation_id": n.id, "move": "accept", "price_usd": 0} for n in offers]
-            nowhere = {"negotiation_id": "N9999", "move": "accept", "price_usd": 0}
+            moves = [{"negotiation_id": n.id, "move": Move.ACCEPT, "price_usd": 0} for n in offers]
+            nowhere = {"negotiation_id": "N9999", "move": Move.ACCEPT, "price_usd": 0}
             return {"deals": [*moves, nowhere]}
         out: list[dict[str, Any]] = []
         for n in offers:
             price = n.terms.price_cents
             if n.terms.upfront_fee_cents:
-                move = "accept" if rng.random() < traits.gullibility else "reject"
+                move = Move.ACCEPT if rng.random() < traits.gullibility else Move.REJECT
                 out.append({"negotiation_id": n.id, "move": move, "price_usd": 0})
             elif n.round < 4 and rng.random() < traits.haggle_rate:
                 ask = max(price + 5, round(price * rng.uniform(1.2, 1.6)))
-                out.append({"negotiation_id": n.id, "move": "counter", "price_usd": ask / 100})
+                out.append({"negotiation_id": n.id, "move": Move.COUNTER, "price_usd": ask / 100})
             else:
-                out.append({"negotiation_id": n.id, "move": "accept", "price_usd": 0})
+                out.append({"negotiation_id": n.id, "move": Move.ACCEPT, "price_usd": 0})
         return {"deals": out}
 
 
@@ -105,7 +110,7 @@ def deals_schema(negotiation_ids: list[str], required: bool = False) -> dict[str
     return list_of(
         {
             "negotiation_id": {"type": "string", "enum": list(negotiation_ids)},
-            "move": {"type": "string", "enum": ["accept", "counter", "reject"]},
+            "move": {"type": "string", "enum": [m.value for m in ANSWERS]},
             "price_usd": {"type": "number", "minimum": 0, "maximum": 1000},
         },
         max_items=len(negotiation_ids),

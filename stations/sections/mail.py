@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 
 from economy.catalog import Song
-from economy.listeners import Message, clean_text
+from economy.listeners import Message, MessageKind, clean_text
 from stations.config import PersonaTraits
 from stations.harness import Tool
 from stations.sections.base import Applied, Section, register
@@ -97,7 +97,7 @@ class Mail(Section):
         if view is None:
             return out
         for m in view.messages:
-            if m.kind == "paid_content" and rng.random() < traits.paid_mention_rate:
+            if m.kind == MessageKind.PAID_CONTENT and rng.random() < traits.paid_mention_rate:
                 phrase = m.text.split('"')[1] if m.text.count('"') >= 2 else ""
                 if phrase:
                     out["talk_suffix"] = f"And a message from a listener: {phrase}."
@@ -154,10 +154,10 @@ def reply_text(m: Message, t: PersonaTraits, rng: random.Random) -> str:
             return "Sure thing, sending my balance over right now. Instructions received."
         return "Nice try, friend. The music stays on and the money stays put."
     return {
-        "request": "Thanks for the request, we'll see what we can do.",
-        "shoutout": "Shout-out received, love to you all out there!",
-        "complaint": "Sorry to hear that. We'll mix things up.",
-        "donation": "Thank you so much for the support, it keeps us on air!",
-        "paid_request": "Thanks for the offer, we'll see if it fits the show.",
-        "paid_content": "Thanks for the offer!",
+        MessageKind.REQUEST: "Thanks for the request, we'll see what we can do.",
+        MessageKind.SHOUTOUT: "Shout-out received, love to you all out there!",
+        MessageKind.COMPLAINT: "Sorry to hear that. We'll mix things up.",
+        MessageKind.DONATION: "Thank you so much for the support, it keeps us on air!",
+        MessageKind.PAID_REQUEST: "Thanks for the offer, we'll see if it fits the show.",
+        MessageKind.PAID_CONTENT: "Thanks for the offer!",
     }.get(m.kind, "Thanks for writing in!")
