@@ -38,10 +38,9 @@ from personafm.scenario import parse_scenario
 from sim.redact import FRAGMENT
 from sim.store import open_store
 from stations.station import Station
+from testkit.helpers import export_rows, query_run, run
+from testkit.hostile import KEY, VICTIMS, hostile_sponsor_toml, run_hostile, sponsor_answer
 from testkit.servers import ScriptedOpenAIServer
-from tests.helpers import export_rows, query_run, run
-from tests.test_attacks import _sponsor_answer, hostile_sponsor_toml
-from tests.test_hostile_station import KEY, VICTIMS, _run
 
 
 @contextmanager
@@ -80,16 +79,15 @@ def leaks(engine: Any, run_id: str, folder: Path) -> int:
 def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="personafm-attacks-"))
     runs: dict[str, tuple[Any, ...]] = {}
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("control", "attack", "unguarded"):
-            started = time.perf_counter()
-            folder = base / name
-            folder.mkdir()
-            if name == "unguarded":
-                with unguarded():
-                    runs[name] = (*_run(folder, True, mp), time.perf_counter() - started)
-            else:
-                runs[name] = (*_run(folder, name == "attack", mp), time.perf_counter() - started)
+    for name in ("control", "attack", "unguarded"):
+        started = time.perf_counter()
+        folder = base / name
+        folder.mkdir()
+        if name == "unguarded":
+            with unguarded():
+                runs[name] = (*run_hostile(folder, True), time.perf_counter() - started)
+        else:
+            runs[name] = (*run_hostile(folder, name == "attack"), time.perf_counter() - started)
     c_engine, c_result, *_ = runs["control"]
     print(
         f"{'run':<10} {'turns':>5} {'foreign ids':>11} {'victim rows changed':>19} "
@@ -126,7 +124,7 @@ def hostile_sponsors(base: Path) -> None:
     folder = base / "sponsors"
     folder.mkdir()
     engine = open_store(f"sqlite:///{folder / 'runs.db'}")
-    with ScriptedOpenAIServer(arguments=_sponsor_answer(counter)) as server:
+    with ScriptedOpenAIServer(arguments=sponsor_answer(counter)) as server:
         result = run(
             parse_scenario(hostile_sponsor_toml(server.base_url), "s.toml"), engine, folder
         )

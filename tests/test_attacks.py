@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -21,8 +20,9 @@ from sim.events import Fault
 from sim.redact import MASK, Redactor, redact
 from sim.text import csv_cell, excerpt, json_line, printable
 from stations.turn import TurnError, parse_turn
+from testkit.helpers import query_run, run, scripted_toml
+from testkit.hostile import hostile_sponsor_toml, sponsor_answer
 from testkit.servers import ScriptedOpenAIServer
-from tests.helpers import query_run, run, scripted_toml
 from tui.timeline import Timeline
 
 # ---------------------------------------------------------------------------- authority
@@ -122,41 +122,11 @@ def test_a_usable_sponsor_move() -> None:
     assert parse_move('{"move": "accept", "price_usd": Infinity}') is None  # refused whole
 
 
-HOSTILE_SPONSOR = [
-    {"move": "counter", "price_usd": "Infinity"},
-    "nested",
-    {"move": "accept", "price_usd": 0},  # at whatever the station asks, however high
-    {"move": "counter", "price_usd": 999.0},  # far above any reservation price
-    {"move": "counter", "price_usd": float("nan")},
-]
-
-
-def _sponsor_answer(counter: list[int]) -> Any:
-    def answer(body: dict[str, Any]) -> str:
-        counter[0] += 1
-        choice = HOSTILE_SPONSOR[counter[0] % len(HOSTILE_SPONSOR)]
-        if choice == "nested":
-            return "[" * 40_000 + "]" * 40_000
-        text = json.dumps(choice, allow_nan=True)
-        return text.replace('"Infinity"', "Infinity")
-
-    return answer
-
-
-def hostile_sponsor_toml(base_url: str) -> str:
-    """48 hours of three haggling stations and six sponsors driven by the model at base_url."""
-    return scripted_toml(hours=48, stations=3, persona="haggle_rate = 1.0\n") + (
-        "\n[sponsors]\ncount = 6\nmodel_driven = 6\napproach_every_hours = 2\n"
-        f'[sponsors.model]\nmodel = "openai:hostile@{base_url}"\nmax_retries = 0\n'
-        "[audience]\nmode = 'fixed'\nfixed_aqh = 300\n"
-    )
-
-
 def test_hostile_model_sponsors_cannot_crash_a_run_or_overpay(
     engine: Engine, tmp_path: Path
 ) -> None:
     counter = [0]
-    with ScriptedOpenAIServer(arguments=_sponsor_answer(counter)) as server:
+    with ScriptedOpenAIServer(arguments=sponsor_answer(counter)) as server:
         toml = hostile_sponsor_toml(server.base_url)
         result = run(parse_scenario(toml, "sponsors.toml"), engine, tmp_path)
     assert result.status == "finished"

@@ -22,7 +22,7 @@ from economy.audience import (
 from sim.bus import EventBus
 from sim.clock import QUARTER_HOUR_S, SimClock
 from sim.events import Event
-from tests.helpers import Seg
+from testkit.helpers import Seg
 
 GENRES = ("rock", "pop", "jazz", "folk", "metal", "soul")
 

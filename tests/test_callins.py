@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from economy.probe_bank import PROBE_CATEGORIES
 from sim.models.base import ModelRequest, ModelResponse
 from stations.programming import RulesConfig
-from tests.helpers import assert_rules_hold, export_rows, query_run, run, scripted_scenario
+from testkit.helpers import assert_rules_hold, export_rows, query_run, run, scripted_scenario
 
 PROBES = "".join(
     f"[[listeners.probes]]\ncategory = '{c}'\nat_hours = [{0.2 + 0.4 * i:.1f}]\n"

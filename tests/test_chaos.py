@@ -25,8 +25,8 @@ from sim.models.chaos import EXCLUSIVE, ChaosProvider, ChaosSettings, ChaosTrans
 from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
 from stations.turn import TurnError, parse_turn, turn_schema
+from testkit.helpers import export_rows, query_run, run, scripted_toml
 from testkit.servers import ScriptedOpenAIServer, SleepRecorder
-from tests.helpers import export_rows, query_run, run, scripted_toml
 
 SONGS = ["s0001", "s0002", "s0003", "s0004"]
 TURN = {"talk": "Good evening, Testville. Here is a song for you.", "queue": SONGS[:3]}

@@ -12,7 +12,7 @@ import pytest
 
 from personafm.cli import main
 from personafm.export import COLUMNS
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 
 @pytest.fixture

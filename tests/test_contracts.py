@@ -18,7 +18,7 @@ from sim.bus import EventBus
 from sim.clock import SimClock
 from sim.events import Event, Fault
 from sim.rng import RngStreams
-from tests.helpers import Seg
+from testkit.helpers import Seg
 
 SPONSOR = SponsorProfile("Golden Crust Bakery", "sponsor:Golden Crust Bakery")
 START = datetime(2026, 1, 5, 0, 0)  # midnight, so hour of day = sim hours % 24

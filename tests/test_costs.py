@@ -17,7 +17,7 @@ from sim.models.base import Provider, ProviderError
 from sim.models.prices import PriceTable
 from sim.rng import RngStreams
 from stations.personas import ScriptedPersonas
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 QUIET = (
     "[listeners]\nmessages_per_1000_per_hour = 0\nmin_messages_per_hour = 0\n"

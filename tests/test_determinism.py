@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from personafm.export import WHATS
-from tests.helpers import export_rows, run, scripted_scenario
+from testkit.helpers import export_rows, run, scripted_scenario
 
 
 def _without_run_id(rows: list[dict]) -> list[dict]:

@@ -22,7 +22,7 @@ from personafm.experiments.store import CellRow, cells_of, runs_by_arm
 from personafm.pgserver import new_database
 from personafm.scenario import ScenarioError
 from sim.store import RunRow, open_store
-from tests.helpers import default_sigint
+from testkit.helpers import default_sigint
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = ("asrun", "model_calls", "ledger", "messages", "ratings", "turns", "faults")

@@ -18,7 +18,7 @@ from personafm.providers import providers_for
 from personafm.scenario import parse_scenario
 from sim.models.base import ModelRequest, ModelResponse, Provider, ProviderError
 from sim.models.registry import _REGISTRY, ProviderSetup, provider
-from tests.helpers import query_run, run
+from testkit.helpers import query_run, run
 
 TOY_TALK = "Toy FM says hello, dear listeners."
 
@@ -91,7 +91,7 @@ def test_the_registry_answers_the_validator_and_the_key_check(toy_providers: Any
 
 
 def test_a_metric_is_one_registered_function(engine: Engine, tmp_path: Path) -> None:
-    from tests.helpers import scripted_scenario
+    from testkit.helpers import scripted_scenario
 
     stored = run(scripted_scenario(hours=2, stations=2), engine, tmp_path).run_id
 

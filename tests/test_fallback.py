@@ -7,7 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from sim.models.base import ModelRequest, ModelResponse
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 BAD_OUTPUTS = [
     ModelResponse(text="Sure! Here is my turn: talk about music"),

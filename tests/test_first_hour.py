@@ -17,7 +17,7 @@ from personafm.cli import main
 from personafm.experiments.spec import load_experiment
 from sim.paths import LOG_DIR_ENV
 from sim.store import open_store
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 WIDTH = 80
 

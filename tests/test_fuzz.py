@@ -35,7 +35,7 @@ from stations.brain import render_observation
 from stations.harness import Tool
 from stations.sections.mail import message_line
 from stations.turn import TurnError, parse_turn
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 FUZZ = settings(
     max_examples=2000,

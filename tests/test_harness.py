@@ -19,7 +19,7 @@ from sim.models.base import ModelRequest, ModelResponse
 from stations.harness import HarnessConfig, Tool, TurnShape
 from stations.sections import SECTIONS
 from stations.sections.base import Applied, Section
-from tests.helpers import export_rows, query_run, run, scripted_toml
+from testkit.helpers import export_rows, query_run, run, scripted_toml
 
 BUSY = (
     "[sponsors]\ncount = 6\napproach_every_hours = 1\n"

@@ -15,8 +15,8 @@ from personafm.world import station_identities
 from sim.models.base import ProviderError
 from sim.models.spec import ModelSettings
 from stations.turn import TurnError, parse_turn
+from testkit.helpers import export_rows, query_run, run
 from testkit.servers import Behaviour, ScriptedOpenAIServer
-from tests.helpers import export_rows, query_run, run
 
 PROMPT = "Develop your own radio personality and turn a profit."
 

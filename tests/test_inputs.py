@@ -21,7 +21,7 @@ from personafm.scenario import ScenarioError, load_scenario, parse_scenario
 from sim.models.base import ProviderError
 from sim.models.prices import PriceTable
 from sim.store import RunRow
-from tests.helpers import PROMPT, run, scripted_scenario, scripted_toml
+from testkit.helpers import PROMPT, run, scripted_scenario, scripted_toml
 
 NOT_UTF8 = b"\xff\xfe\x00bad"
 PERSONAFM = str(Path(sys.executable).parent / "personafm")

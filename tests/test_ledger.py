@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from economy.billing import DAY_S
 from economy.ledger import Ledger, MoneyMoved
 from sim.bus import EventBus
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 ops = st.lists(
     st.tuples(

@@ -26,7 +26,7 @@ from personafm.scenario import ScenarioError, parse_scenario
 from sim.bus import EventBus
 from sim.events import Event
 from sim.rng import RngStreams
-from tests.helpers import Seg, scripted_toml
+from testkit.helpers import Seg, scripted_toml
 
 
 class Crowd:

@@ -14,7 +14,7 @@ from personafm.cli import main
 from personafm.scenario import load_scenario
 from sim.models.local import smollm2_path
 from stations.brain import whole_sentences
-from tests.helpers import export_rows, query_run, run
+from testkit.helpers import export_rows, query_run, run
 
 pytestmark = pytest.mark.local_model
 

@@ -19,7 +19,7 @@ from personafm.runner import RunResult
 from personafm.scenario import load_scenario
 from sim.store import open_store
 from stations.programming import RulesConfig
-from tests.helpers import assert_rules_hold, export_rows, query_run, run, scripted_scenario
+from testkit.helpers import assert_rules_hold, export_rows, query_run, run, scripted_scenario
 
 STATION_ACCOUNTS = {"KALF", "WBRV", "KCHL", "WDLT"}
 

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from sim import migrate
 from sim.store import RunRow, StoreError, open_store
-from tests.helpers import export_rows, run, scripted_scenario
+from testkit.helpers import export_rows, run, scripted_scenario
 from tests.test_store_concurrency import RACE
 
 ROOT = Path(__file__).resolve().parents[1]

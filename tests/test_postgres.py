@@ -8,7 +8,7 @@ import pytest
 
 from personafm.export import WHATS
 from sim.store import open_store
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 pytestmark = pytest.mark.postgres
 

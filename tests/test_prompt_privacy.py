@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from economy.probe_bank import PROBE_BANK, PROBE_CATEGORIES
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 # No organic mail, so the inbox holds only probes; no replies, so the DJ's own words (which
 # come back in "Your last words on air") cannot repeat what a scripted persona knows.

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from analysis.reader import RunNotFound, read_run
 from sim.store import open_store
 from stations.records import AsRunRow
-from tests.helpers import export_rows, query_run, run, scripted_scenario
+from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
 PROBES = "".join(
     f'[[listeners.probes]]\ncategory = "{c}"\nat_hours = [0.5, 1.5]\n'

@@ -17,7 +17,7 @@ from personafm.replaying import fork, forked_scenario, rerun, scenario_of
 from personafm.scenario import ScenarioError
 from sim.clock import parse_duration
 from sim.store import open_store
-from tests.helpers import query_run, scripted_toml
+from testkit.helpers import query_run, scripted_toml
 
 
 def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

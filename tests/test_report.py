@@ -17,7 +17,7 @@ from analysis.report import FORESTS, render_report, write_report
 from analysis.scoreboard import Scoreboard, analyze
 from personafm.scenario import load_scenario
 from sim.store import open_store
-from tests.helpers import run
+from testkit.helpers import run
 
 HOSTILE = "<script>alert(1)</script>"
 # model output the plots must survive: markup, mathtext, control and astral characters, a lone

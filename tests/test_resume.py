@@ -18,7 +18,7 @@ from personafm.export import WHATS
 from personafm.scenario import parse_scenario
 from sim.runstate import run_state
 from sim.store import RunRow, open_store
-from tests.helpers import export_rows, run, scripted_toml
+from testkit.helpers import export_rows, run, scripted_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 HOURS, STATIONS, SEED = 36, 3, 17

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from economy.catalog import Song
 from stations.programming import PlayHistory, RulesConfig
-from tests.helpers import assert_rules_hold, export_rows, run, scripted_scenario
+from testkit.helpers import assert_rules_hold, export_rows, run, scripted_scenario
 
 
 def _song(i: int, artist: str = "A", album: str = "X") -> Song:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from personafm.scenario import SCENARIO_DIR, ScenarioError, load_scenario, parse_scenario
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))

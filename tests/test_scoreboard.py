@@ -24,7 +24,7 @@ from personafm.cli import main
 from personafm.scenario import Scenario, load_scenario, parse_scenario
 from sim.store import open_store
 from stations.config import PersonaTraits
-from tests.helpers import run
+from testkit.helpers import run
 
 TRAITS = Path(__file__).resolve().parents[1] / "scenarios" / "traits.toml"
 TIC = "stay golden friends"

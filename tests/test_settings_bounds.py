@@ -25,7 +25,7 @@ from personafm.scenario import RunSettings, Scenario, ScenarioError, parse_scena
 from personafm.settings_doc import render_settings_doc
 from sim.rng import MAX_SEED
 from stations.config import StationConfig
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from economy.sponsors import ADVERSARIES, SponsorConfig, make_sponsors, parse_move
 from personafm.scenario import ScenarioError, parse_scenario
 from sim.rng import RngStreams
-from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
+from testkit.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
 
 GENRES = ("blues", "folk", "jazz", "pop", "rock", "soul")
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from sim.store import open_store
-from tests.helpers import default_sigint, scripted_toml
+from testkit.helpers import default_sigint, scripted_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 

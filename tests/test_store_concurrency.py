@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect, text
 
 from sim.store import open_store
-from tests.helpers import scripted_toml
+from testkit.helpers import scripted_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 

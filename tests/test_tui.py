@@ -31,7 +31,7 @@ from personafm.providers import providers_for
 from personafm.scenario import parse_scenario
 from personafm.watching import attach_source, live_source, stored_source
 from sim.store import open_store
-from tests.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
+from testkit.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
 from tui.app import (
     ASRUN_ROWS,
     CARD_HEIGHT,

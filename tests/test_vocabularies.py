@@ -21,7 +21,7 @@ from sim.events import FAULT_KINDS, Event, Fault, fault_kind, fault_kinds
 from sim.recorder import Recorder
 from sim.store import open_store
 from sim.vocabulary import Vocabulary
-from tests.helpers import query_run, run, scripted_toml
+from testkit.helpers import query_run, run, scripted_toml
 from tui.timeline import Timeline
 
 # column -> its vocabulary; every one of them is filled by the run below
