@@ -11,7 +11,6 @@ import time
 import webbrowser
 from typing import Any
 
-from personafm.analyzing import run_analysis
 from personafm.commands.common import add_db, err
 from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
@@ -31,6 +30,7 @@ def add(sub: Any) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from analysis.tables import divergence_table, table
+    from personafm.analyzing import run_analysis
     from personafm.commands.common import out
 
     overrides = {"model.provider": "scripted", "run.hours": args.hours, "run.name": "demo",
