@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -263,6 +264,15 @@ def add_db(sp: argparse.ArgumentParser) -> None:
         help="the run store: a SQLite file's path or a SQLAlchemy URL "
         f"(default {default_db_url()})",
     )
+
+
+def add_run_flags(sp: argparse.ArgumentParser) -> None:
+    """What every command that runs a simulation takes: where its log goes, quiet, how its
+    summary prints, and the store."""
+    sp.add_argument("--log-dir", type=Path, help="where the JSONL event log goes (default logs)")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_summary_flags(sp)
+    add_db(sp)
 
 
 def add_summary_flags(sp: argparse.ArgumentParser) -> None:

@@ -8,8 +8,7 @@ from typing import Any
 
 from personafm.commands.common import (
     HOURS,
-    add_db,
-    add_summary_flags,
+    add_run_flags,
     err,
     out,
     progress,
@@ -35,10 +34,7 @@ from sim.store import open_store
 def add(sub: Any) -> None:
     rr = sub.add_parser("rerun", help="re-run a logged run from its recorded responses")
     rr.add_argument("run", help="run id, unique prefix, or 'latest'")
-    rr.add_argument("--log-dir", type=Path)
-    rr.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_summary_flags(rr)
-    add_db(rr)
+    add_run_flags(rr)
     rr.set_defaults(func=cmd_rerun)
 
     fk = sub.add_parser("fork", help="replay a run up to a time, then go on live with changes")
@@ -54,18 +50,12 @@ def add(sub: Any) -> None:
     )
     fk.add_argument("--patch", type=Path, help="a TOML file merged over the scenario")
     fk.add_argument("--hours", type=HOURS, help="simulated hours of the fork")
-    fk.add_argument("--log-dir", type=Path)
-    fk.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_summary_flags(fk)
-    add_db(fk)
+    add_run_flags(fk)
     fk.set_defaults(func=cmd_fork)
 
     rs = sub.add_parser("resume", help="continue a stopped or interrupted run where it stopped")
     rs.add_argument("run", help="run id, unique prefix, or 'latest'")
-    rs.add_argument("--log-dir", type=Path)
-    rs.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_summary_flags(rs)
-    add_db(rs)
+    add_run_flags(rs)
     rs.set_defaults(func=cmd_resume)
 
 

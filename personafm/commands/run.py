@@ -12,8 +12,7 @@ from personafm.commands.common import (
     HOURS,
     MAX_COST,
     SEED,
-    add_db,
-    add_summary_flags,
+    add_run_flags,
     db_shown,
     err,
     hours_label,
@@ -39,8 +38,6 @@ def add(sub: Any) -> None:
     )
     r.add_argument("--hours", type=HOURS, help="simulated hours (overrides run.hours)")
     r.add_argument("--seed", type=SEED, help="run seed (overrides run.seed)")
-    r.add_argument("--log-dir", type=Path, help="where the JSONL event log goes (default logs)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.add_argument(
         "--max-cost", type=MAX_COST, metavar="USD", help="stop cleanly once calls cost this"
     )
@@ -52,8 +49,7 @@ def add(sub: Any) -> None:
         action="store_true",
         help="project calls, tokens and cost without calling any model or writing the store",
     )
-    add_summary_flags(r)
-    add_db(r)
+    add_run_flags(r)
     r.set_defaults(func=cmd_run)
 
 
