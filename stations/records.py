@@ -18,6 +18,7 @@ class AsRunRow(StationRecord, table=True):
     __table_args__ = (
         Index("ix_asrun_run_station_seq", "run_id", "station", "seq"),
         Index("ix_asrun_run_start", "run_id", "start_s"),  # the replay's step, any station
+        Index("ix_asrun_run_station_start", "run_id", "station", "start_s"),  # a card's page
     )
 
     seq: int
