@@ -41,9 +41,10 @@ def _table(name: str) -> Any:
     return TABLES[name].__table__  # type: ignore[attr-defined]
 
 
-def _time(name: str) -> ColumnElement[float]:
-    column = _table(name).c[TIME_COLUMN[name]]
-    return column + RATINGS_SHOWN_AFTER_S if name == "ratings" else column
+def _time(name: str) -> tuple[ColumnElement[float], float]:
+    """A row's time column and how long after it the row shows: compare the column with
+    ``t - shift``, so the database can use its index (a ratings quarter shows once over)."""
+    return _table(name).c[TIME_COLUMN[name]], RATINGS_SHOWN_AFTER_S if name == "ratings" else 0.0
 
 
 def _rows(engine: Engine, query: Any) -> Iterator[dict[str, Any]]:
@@ -99,10 +100,10 @@ class StationLoader:
         for row in _rows(self.engine, ended.order_by(e.c.id)):
             tl.apply("contract_events", row)
         for name in TIME_COLUMN:
-            t, at = _table(name), _time(name)
-            q = self._of(st.call_sign, t).where(at >= lo)
+            t, (at, shift) = _table(name), _time(name)
+            q = self._of(st.call_sign, t).where(at >= lo - shift)
             if not math.isinf(self.hi):
-                q = q.where(at < self.hi)
+                q = q.where(at < self.hi - shift)
             last = tl._last_ids.get(name)
             if last is not None:  # following a run: the rest comes with catch_up
                 q = q.where(t.c.id <= last)
@@ -116,8 +117,8 @@ class StationLoader:
 
     def _tail(self, station: str, name: str, keep: int, where: Any) -> list[dict[str, Any]]:
         """The station's last ``keep`` rows of ``name`` before the window, oldest first."""
-        t, at = _table(name), _time(name)
-        q = self._of(station, t).where(at < self.lo)
+        t, (at, shift) = _table(name), _time(name)
+        q = self._of(station, t).where(at < self.lo - shift)
         if where is not None:
             q = q.where(where)
         rows = list(_rows(self.engine, q.order_by(at.desc(), t.c.id.desc()).limit(keep)))
