@@ -84,7 +84,8 @@ def _hours_done(conn: Connection, run: Any) -> float:
     return round(min(end / 3600.0, run.sim_hours), 3)
 
 
-def list_runs(engine: Engine) -> list[dict[str, Any]]:
+def list_runs(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
+    """Every stored run as ``personafm runs`` lists it (only ``run_id`` if given)."""
     rt, st = RunRow.__table__, StationRow.__table__  # type: ignore[attr-defined]
     counts = select(st.c.run_id, func.count().label("n")).group_by(st.c.run_id).subquery()
     q = (
@@ -92,6 +93,8 @@ def list_runs(engine: Engine) -> list[dict[str, Any]]:
         .outerjoin(counts, counts.c.run_id == rt.c.id)
         .order_by(rt.c.created_at, rt.c.id)
     )
+    if run_id is not None:
+        q = q.where(rt.c.id == run_id)
     with engine.connect() as conn:
         return [
             {

@@ -33,7 +33,7 @@ def describe(db: Any, ref: str) -> dict[str, Any]:
     """A stored run as data: its row in `runs`, its stations and its scenario as run."""
     engine = open_store(db) if isinstance(db, str) else db
     data = read_run(engine, ref)
-    row = next(r for r in list_runs(engine) if r["id"] == data.run_id)
+    (row,) = list_runs(engine, data.run_id)
     scenario = scenario_of(data.run)
     configs = {c.call_sign: c for c in scenario.expanded()}
     stations = []
