@@ -25,7 +25,7 @@ from analysis.reader import MessageRecord, RunData
 from economy.audience import RatingsRow
 from economy.contracts import ContractEventRow
 from economy.ledger import LedgerRow
-from sim.store import FaultRow, ModelCallRow
+from sim.events import FaultRow, ModelCallRow
 from stations.records import AsRunRow, StationRow, TurnRow
 
 CUE_WINDOW_S = 3600.0  # talk this soon after a probe arrives may answer it: not "unprompted"

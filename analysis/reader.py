@@ -37,8 +37,9 @@ from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from economy.sponsors import SponsorRow
+from sim.events import FaultRow, ModelCallRow
 from sim.runstate import run_state
-from sim.store import FaultRow, ModelCallRow, RunRow, open_store
+from sim.store import RunRow, open_store
 from sim.text import excerpt
 from stations.records import AsRunRow, StationRow, TurnRow
 

@@ -32,11 +32,12 @@ from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
 from sim.bus import EventBus
 from sim.dispatch import Dispatcher
+from sim.events import BlobRow, ModelCallRow
 from sim.models.base import ModelRequest
 from sim.models.local import LocalLlamaProvider
 from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
-from sim.store import BlobRow, ModelCallRow, open_store
+from sim.store import open_store
 from stations.turn import turn_schema
 from testkit.servers import ScriptedOpenAIServer
 

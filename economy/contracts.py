@@ -21,16 +21,14 @@ from typing import Any, ClassVar
 
 import simpy
 from sqlalchemy import Index
-from sqlmodel import SQLModel
 
 from economy.airplay import SPOKEN, Aired, SegmentKind, SegmentStatus
 from economy.ledger import Ledger
 from economy.negotiation import Negotiation, Terms
 from sim.bus import EventBus
 from sim.clock import SimClock
-from sim.events import Event, Fault, fault_kinds
+from sim.events import Event, Fault, fault_kinds, stored, table_of
 from sim.rng import RngStreams
-from sim.store import StationRecord
 from sim.vocabulary import Vocabulary
 
 DAY_S = 86_400.0
@@ -91,35 +89,6 @@ class ContractFault(Vocabulary):
     SPONSOR_UNPAID = "sponsor_unpaid"  # a sponsor did not pay what aired
 
 
-class ContractRow(StationRecord, table=True):
-    __tablename__ = "contracts"
-    __table_args__ = (Index("ix_contracts_run_station", "run_id", "station"),)
-
-    contract_id: str
-    negotiation_id: str
-    sponsor: str
-    pricing: str
-    price_cents: int
-    spots_per_day: int
-    days: int
-    dayparts: str
-    upfront_fee_cents: int
-    ad_copy: str
-    signed_s: float
-    end_s: float
-
-
-class ContractEventRow(StationRecord, table=True):
-    __tablename__ = "contract_events"
-    __table_args__ = (Index("ix_contract_events_run_station", "run_id", "station"),)
-
-    contract_id: str
-    sim_time_s: float
-    kind: str  # a ContractEventKind: signed | spot | settled | paid | completed | ...
-    amount_cents: int = 0
-    detail: str = ""
-
-
 @dataclass(slots=True, frozen=True)
 class SponsorProfile:
     """What a contract needs to know about its sponsor."""
@@ -153,41 +122,59 @@ class Contract:
         return max(0, self.terms.spots_per_day + self.make_goods - len(self.today))
 
 
+@stored(
+    "contracts",
+    "ContractRow",
+    indexes=(Index("ix_contracts_run_station", "run_id", "station"),),
+)
 @dataclass(slots=True, frozen=True)
 class ContractSigned(Event):
-    contract: Contract
+    """A contract was signed: its terms as agreed (dayparts stored comma-separated)."""
 
-    table: ClassVar[type[SQLModel] | None] = ContractRow
+    station: str
+    contract_id: str
+    negotiation_id: str
+    sponsor: str
+    pricing: str
+    price_cents: int
+    spots_per_day: int
+    days: int
+    dayparts: str
+    upfront_fee_cents: int
+    ad_copy: str
+    signed_s: float
+    end_s: float
 
-    def row(self) -> dict[str, Any]:
-        c = self.contract
+    time_column: ClassVar[str | None] = None
+
+    @classmethod
+    def of(cls, now: float, c: Contract) -> ContractSigned:
         t = c.terms
-        return {
-            "station": c.station,
-            "contract_id": c.id,
-            "negotiation_id": c.negotiation_id,
-            "sponsor": c.sponsor.name,
-            "pricing": t.pricing,
-            "price_cents": t.price_cents,
-            "spots_per_day": t.spots_per_day,
-            "days": t.days,
-            "dayparts": ",".join(t.dayparts),
-            "upfront_fee_cents": t.upfront_fee_cents,
-            "ad_copy": t.copy,
-            "signed_s": c.signed_s,
-            "end_s": c.end_s,
-        }
+        return cls(
+            now, c.station, c.id, c.negotiation_id, c.sponsor.name, t.pricing, t.price_cents,
+            t.spots_per_day, t.days, ",".join(t.dayparts), t.upfront_fee_cents, t.copy,
+            c.signed_s, c.end_s,
+        )  # fmt: skip
 
 
+@stored(
+    "contract_events",
+    "ContractEventRow",
+    indexes=(Index("ix_contract_events_run_station", "run_id", "station"),),
+)
 @dataclass(slots=True, frozen=True)
 class ContractEvent(Event):
+    """Something happened to a contract: a spot aired, a payment, its end."""
+
     station: str
     contract_id: str
     kind: ContractEventKind
     amount_cents: int = 0
     detail: str = ""
 
-    table: ClassVar[type[SQLModel] | None] = ContractEventRow
+
+ContractRow = table_of(ContractSigned)
+ContractEventRow = table_of(ContractEvent)
 
 
 class Contracts:
@@ -251,7 +238,7 @@ class Contracts:
             detail = f"{contract.id}: {sponsor.name} deal void"
             self._fault(neg.station, ContractFault.CANNOT_PAY_FEE, detail)
             return None
-        self.bus.publish(ContractSigned(now, contract))
+        self.bus.publish(ContractSigned.of(now, contract))
         self.by_station.setdefault(neg.station, []).append(contract)
         self._owner[contract.id] = neg.station
         self._event(contract, ContractEventKind.SIGNED, detail=terms.describe())

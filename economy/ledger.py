@@ -13,32 +13,19 @@ an external counterparty, and never by a rounding slip.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import simpy
 from sqlalchemy import Index
-from sqlmodel import SQLModel
 
 from sim.bus import EventBus
-from sim.events import Event
-from sim.store import StationRecord
+from sim.events import Event, stored, table_of
 
 
-class LedgerRow(StationRecord, table=True):
-    __tablename__ = "ledger"
-    __table_args__ = (Index("ix_ledger_run_station", "run_id", "station", "id"),)
-
-    sim_time_s: float
-    txn: int
-    amount_cents: int
-    kind: str
-    counterparty: str
-    reason: str
-    balance_after_cents: int
-
-
+@stored("ledger", "LedgerRow", indexes=(Index("ix_ledger_run_station", "run_id", "station", "id"),))
 @dataclass(slots=True, frozen=True)
 class MoneyMoved(Event):
+    """One posting: ``amount_cents`` into (or, negative, out of) ``station``'s account."""
+
     station: str
     txn: int
     amount_cents: int
@@ -47,7 +34,8 @@ class MoneyMoved(Event):
     reason: str
     balance_after_cents: int
 
-    table: ClassVar[type[SQLModel] | None] = LedgerRow
+
+LedgerRow = table_of(MoneyMoved)
 
 
 class Ledger:

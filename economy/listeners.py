@@ -21,22 +21,20 @@ import re
 from collections import deque
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import numpy as np
 import simpy
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Index
-from sqlmodel import SQLModel
 
 from economy.airplay import SPOKEN, Aired, SegmentKind, SegmentStatus
 from economy.catalog import Catalog, Song
 from economy.ledger import Ledger
 from economy.probe_bank import PROBE_BANK, PROBE_CATEGORIES
 from sim.bus import EventBus
-from sim.events import Event, Fault, fault_kinds
+from sim.events import Event, Fault, fault_kinds, stored, table_of
 from sim.rng import RngStreams
-from sim.store import StationRecord
 from sim.text import UNSAFE_ONE_LINE, excerpt
 from sim.vocabulary import Vocabulary
 
@@ -220,43 +218,6 @@ class AudienceView(Protocol):
 
 
 # -- tables and events ------------------------------------------------------------------
-class MessageRow(StationRecord, table=True):
-    __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_run_station_time", "run_id", "station", "sim_time_s"),)
-
-    message_id: str
-    sim_time_s: float
-    listener: str
-    kind: str  # a MessageKind
-    amount_cents: int
-    song_id: str | None = None
-    probe_category: str = ""
-    probe_key: str = ""
-    text: str
-    flags: str = ""
-    via: str = Via.MAIL.value  # a Via: mail | call
-
-
-class ReplyRow(StationRecord, table=True):
-    __tablename__ = "replies"
-    __table_args__ = (Index("ix_replies_run_station", "run_id", "station"),)
-
-    message_id: str
-    sim_time_s: float
-    text: str
-
-
-class MessageOutcomeRow(StationRecord, table=True):
-    __tablename__ = "message_outcomes"
-    __table_args__ = (Index("ix_message_outcomes_run_station", "run_id", "station"),)
-
-    message_id: str
-    sim_time_s: float
-    outcome: str  # a MessageOutcome: donated | paid | expired | answered | declined | ...
-    amount_cents: int
-    detail: str = ""  # why a call was declined
-
-
 @dataclass(slots=True)
 class Message:
     id: str
@@ -274,48 +235,65 @@ class Message:
     via: Via = Via.MAIL
 
 
+@stored(
+    "messages",
+    "MessageRow",
+    indexes=(Index("ix_messages_run_station_time", "run_id", "station", "sim_time_s"),),
+)
 @dataclass(slots=True, frozen=True)
 class ListenerMessage(Event):
-    message: Message
+    """A letter or a call reached a station (flags stored comma-separated)."""
 
-    table: ClassVar[type[SQLModel] | None] = MessageRow
+    station: str
+    message_id: str
+    listener: str
+    kind: MessageKind
+    amount_cents: int
+    song_id: str | None
+    probe_category: str
+    probe_key: str
+    text: str
+    flags: str
+    via: Via
 
-    def row(self) -> dict[str, Any]:
-        m = self.message
-        return {
-            "station": m.station,
-            "message_id": m.id,
-            "sim_time_s": m.sim_time,
-            "listener": m.listener,
-            "kind": m.kind,
-            "amount_cents": m.amount_cents,
-            "song_id": m.song.id if m.song else None,
-            "probe_category": m.probe_category,
-            "probe_key": m.probe_key,
-            "text": m.text,
-            "flags": ",".join(m.flags),
-            "via": m.via,
-        }
+    @classmethod
+    def of(cls, m: Message) -> ListenerMessage:
+        return cls(
+            m.sim_time, m.station, m.id, m.listener, m.kind, m.amount_cents,
+            m.song.id if m.song else None, m.probe_category, m.probe_key, m.text,
+            ",".join(m.flags), m.via,
+        )  # fmt: skip
 
 
+@stored("replies", "ReplyRow", indexes=(Index("ix_replies_run_station", "run_id", "station"),))
 @dataclass(slots=True, frozen=True)
 class ListenerReplied(Event):
+    """A listener wrote back to a station's answer."""
+
     station: str
     message_id: str
     text: str
 
-    table: ClassVar[type[SQLModel] | None] = ReplyRow
 
-
+@stored(
+    "message_outcomes",
+    "MessageOutcomeRow",
+    indexes=(Index("ix_message_outcomes_run_station", "run_id", "station"),),
+)
 @dataclass(slots=True, frozen=True)
 class MessageSettled(Event):
+    """What became of a message: donated, paid, expired, answered, declined, ..."""
+
     station: str
     message_id: str
     outcome: MessageOutcome
     amount_cents: int
-    detail: str = ""
+    detail: str = ""  # why a call was declined
 
-    table: ClassVar[type[SQLModel] | None] = MessageOutcomeRow
+
+MessageRow = table_of(ListenerMessage)
+ReplyRow = table_of(ListenerReplied)
+MessageOutcomeRow = table_of(MessageSettled)
 
 
 def clean_text(text: str) -> str:
@@ -647,7 +625,7 @@ class ListenerDesk:
         )
 
     def _deliver(self, message: Message) -> None:
-        self.bus.publish(ListenerMessage(self.env.now, message))
+        self.bus.publish(ListenerMessage.of(message))
         if message.flags:
             self.bus.publish(
                 Fault(

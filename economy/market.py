@@ -23,7 +23,8 @@ from economy.negotiation import NegotiationBook
 from economy.sponsors import SponsorConfig, SponsorDesk, make_sponsors
 from sim.bus import EventBus
 from sim.clock import SimClock
-from sim.dispatch import Dispatcher, ModelCalled
+from sim.dispatch import Dispatcher
+from sim.events import ModelCalled
 from sim.rng import RngStreams
 
 
@@ -108,7 +109,6 @@ class Market:
 
     def _charge_inference(self, event: ModelCalled) -> None:
         if event.station in self._known:
-            r = event.response
-            tokens = r.input_tokens + r.output_tokens
+            tokens = event.input_tokens + event.output_tokens
             if tokens:
                 self.biller.accrue(event.station, "inference", tokens * self._inference_cents)

@@ -27,14 +27,12 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import ClassVar, Final, Literal, get_args
+from typing import Final, Literal, get_args
 
 from sqlalchemy import Index
-from sqlmodel import Field, SQLModel
 
 from sim.bus import EventBus
-from sim.events import Event, Fault, fault_kinds
-from sim.store import StationRecord
+from sim.events import Event, Fault, column, fault_kinds, stored, table_of
 from sim.vocabulary import Vocabulary
 
 
@@ -175,26 +173,17 @@ def _not_int(value: object) -> bool:
 # --------------------------------------------------------------------------- events
 
 
-class NegotiationRow(StationRecord, table=True):
-    """One move of one negotiation; ``counterparty`` is the sponsor."""
-
-    __tablename__ = "negotiations"
-    __table_args__ = (Index("ix_negotiations_run_station", "run_id", "station"),)
-
-    negotiation_id: str = Field(index=True)
-    counterparty: str
-    round: int
-    party: str  # a Party
-    move: str  # a Move
-    terms_json: str
-    sim_time_s: float
-    status_after: str  # a NegotiationStatus
-
-
+@stored(
+    "negotiations",
+    "NegotiationRow",
+    indexes=(Index("ix_negotiations_run_station", "run_id", "station"),),
+)
 @dataclass(slots=True, frozen=True)
 class NegotiationMoved(Event):
+    """One move of one negotiation; ``counterparty`` is the sponsor."""
+
     station: str
-    negotiation_id: str
+    negotiation_id: str = column(index=True)
     counterparty: str
     round: int
     party: Party
@@ -202,7 +191,8 @@ class NegotiationMoved(Event):
     terms_json: str
     status_after: NegotiationStatus
 
-    table: ClassVar[type[SQLModel] | None] = NegotiationRow
+
+NegotiationRow = table_of(NegotiationMoved)
 
 
 # --------------------------------------------------------------------------- protocol

@@ -19,8 +19,6 @@ from typing import Any, ClassVar, Protocol
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Field as SQLField
-from sqlmodel import SQLModel
 
 from economy.airplay import Aired, SegmentKind, SegmentStatus
 from economy.catalog import Catalog
@@ -40,11 +38,12 @@ from economy.negotiation import (
 from sim.bus import EventBus
 from sim.clock import DAYPART_NAMES
 from sim.dispatch import Dispatcher
-from sim.events import Event, Fault, fault_kinds
+from sim.events import Event, Fault, fault_kinds, stored, table_of
 from sim.models.base import ModelRequest, ModelResponse
 from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
 from sim.safejson import UnsafeJSON, finite_number, loads_bounded
+from sim.store import RunRecord
 from sim.text import excerpt
 from sim.vocabulary import Vocabulary
 
@@ -109,26 +108,6 @@ class SponsorConfig(BaseModel):
     model: SponsorModel = Field(default_factory=SponsorModel)
 
 
-class SponsorRow(SQLModel, table=True):
-    __tablename__ = "sponsors"
-
-    id: int | None = SQLField(default=None, primary_key=True)
-    run_id: str = SQLField(index=True)
-    name: str
-    category: str
-    adversary: str
-    tactic: str
-    driver: str
-    pricing: str
-    reservation_cents: int
-    initial_cents: int
-    budget_cents: int
-    genres: str
-    dayparts: str
-    brand_safety: float
-    reliability: float
-
-
 @dataclass(slots=True)
 class Sponsor:
     name: str
@@ -170,29 +149,37 @@ class Sponsor:
         )
 
 
+@stored("sponsors", "SponsorRow", base=RunRecord)
 @dataclass(slots=True, frozen=True)
 class SponsorJoined(Event):
-    sponsor: Sponsor
+    """A sponsor entered the market (genres and dayparts stored comma-separated)."""
 
-    table: ClassVar[type[SQLModel] | None] = SponsorRow
+    name: str
+    category: str
+    adversary: str
+    tactic: str
+    driver: str
+    pricing: str
+    reservation_cents: int
+    initial_cents: int
+    budget_cents: int
+    genres: str
+    dayparts: str
+    brand_safety: float
+    reliability: float
 
-    def row(self) -> dict[str, Any]:
-        s = self.sponsor
-        return {
-            "name": s.name,
-            "category": s.category,
-            "adversary": s.adversary,
-            "tactic": s.tactic,
-            "driver": s.driver,
-            "pricing": s.pricing,
-            "reservation_cents": s.reservation_cents,
-            "initial_cents": s.initial_cents,
-            "budget_cents": s.budget_cents,
-            "genres": ",".join(s.genres),
-            "dayparts": ",".join(s.dayparts),
-            "brand_safety": s.brand_safety,
-            "reliability": s.reliability,
-        }
+    time_column: ClassVar[str | None] = None
+
+    @classmethod
+    def of(cls, now: float, s: Sponsor) -> SponsorJoined:
+        return cls(
+            now, s.name, s.category, s.adversary, s.tactic, s.driver, s.pricing,
+            s.reservation_cents, s.initial_cents, s.budget_cents, ",".join(s.genres),
+            ",".join(s.dayparts), s.brand_safety, s.reliability,
+        )  # fmt: skip
+
+
+SponsorRow = table_of(SponsorJoined)
 
 
 @dataclass(slots=True, frozen=True)
@@ -331,7 +318,7 @@ class SponsorDesk:
         self._recent: dict[str, deque[str]] = {s: deque(maxlen=40) for s in self.stations}
         for sponsor in sponsors:
             ledger.open_account(sponsor.account, sponsor.budget_cents, source="sponsor budget")
-            bus.publish(SponsorJoined(env.now, sponsor))
+            bus.publish(SponsorJoined.of(env.now, sponsor))
             env.process(self._approach(sponsor, streams))
         book.on_agreed.append(self._agreed)
         bus.subscribe(self._on_move, NegotiationMoved)

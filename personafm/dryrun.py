@@ -19,11 +19,12 @@ from sqlalchemy import func, select
 from personafm.runner import run_scenario
 from personafm.scenario import Scenario
 from personafm.world import identities_for
+from sim.events import ModelCallRow
 from sim.models.base import ModelRequest, ModelResponse
 from sim.models.prices import PriceTable
 from sim.models.spec import ModelSettings
 from sim.rng import RngStreams
-from sim.store import ModelCallRow, open_store
+from sim.store import open_store
 from stations.personas import ScriptedPersonas
 
 CHARS_PER_TOKEN = 4.0

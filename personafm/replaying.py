@@ -30,10 +30,11 @@ from personafm.scenario import (
     parse_scenario,
     set_dotted,
 )
+from sim.events import ModelCallRow
 from sim.models.base import Provider
 from sim.replay import Replay
 from sim.runstate import run_state
-from sim.store import ModelCallRow, RunRow
+from sim.store import RunRow
 from sim.text import excerpt
 from stations.records import AsRunRow
 

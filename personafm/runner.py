@@ -24,14 +24,14 @@ from personafm.scenario import Scenario
 from personafm.world import World, build_world, identities_for
 from sim.bus import EventBus
 from sim.eventlog import EventLog
-from sim.events import Event
+from sim.events import Event, ModelCallRow
 from sim.models.base import Provider
 from sim.models.prices import PriceTable
 from sim.paths import default_log_dir
 from sim.recorder import Recorder
 from sim.replay import Replay
 from sim.runloop import run_until
-from sim.store import ModelCallRow, RunRow, open_store, utcnow
+from sim.store import RunRow, open_store, utcnow
 
 
 @dataclass(slots=True)

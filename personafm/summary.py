@@ -13,8 +13,9 @@ from economy.audience import RatingsRow
 from economy.contracts import ContractRow
 from economy.ledger import LedgerRow
 from economy.listeners import MessageRow
+from sim.events import FaultRow, ModelCallRow
 from sim.runstate import run_state
-from sim.store import FaultRow, ModelCallRow, RunRow
+from sim.store import RunRow
 from stations.records import AsRunRow, StationRow
 
 INCOME_KINDS = ("donation", "paid_request", "paid_mention", "sponsorship")

@@ -20,19 +20,16 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import replace
 
 import simpy
-from sqlmodel import SQLModel
 
 from sim.bus import EventBus
-from sim.events import BlobStored, Event
+from sim.events import BlobStored, ModelCalled
 from sim.models.base import ModelRequest, ModelResponse, Provider, canonical_json, sha256_text
 from sim.models.prices import PriceTable
 from sim.redact import Redactor
 from sim.replay import Replay
-from sim.store import ModelCallRow
 
 WaitHook = Callable[[list[str]], None]
 _wait_hook: ContextVar[WaitHook | None] = ContextVar("wait_hook", default=None)
@@ -47,48 +44,6 @@ def report_waits(hook: WaitHook) -> Iterator[None]:
         yield
     finally:
         _wait_hook.reset(token)
-
-
-@dataclass(slots=True, frozen=True)
-class ModelCalled(Event):
-    station: str
-    seq: int
-    provider: str
-    model: str
-    system_prompt_sha256: str
-    schema_sha256: str
-    request_hash: str
-    messages_json: str | None
-    params_json: str
-    response: ModelResponse
-    cost_usd: float | None = None
-    source: str = "live"
-
-    table: ClassVar[type[SQLModel] | None] = ModelCallRow
-
-    def row(self) -> dict[str, Any]:
-        r = self.response
-        return {
-            "seq": self.seq,
-            "station": self.station,
-            "sim_time_s": self.sim_time,
-            "provider": self.provider,
-            "model": self.model,
-            "system_prompt_sha256": self.system_prompt_sha256,
-            "schema_sha256": self.schema_sha256,
-            "request_hash": self.request_hash,
-            "messages_json": self.messages_json,
-            "params_json": self.params_json,
-            "response_text": r.text,
-            "input_tokens": r.input_tokens,
-            "output_tokens": r.output_tokens,
-            "latency_s": r.latency_s,
-            "ok": r.ok,
-            "error": r.error,
-            "finish_reason": r.finish_reason,
-            "cost_usd": self.cost_usd,
-            "source": self.source,
-        }
 
 
 class Dispatcher:
@@ -250,7 +205,13 @@ class Dispatcher:
                 if self.record_requests
                 else None,
                 params_json=canonical_json(request.params),
-                response=response,
+                response_text=response.text,
+                input_tokens=response.input_tokens,
+                output_tokens=response.output_tokens,
+                latency_s=response.latency_s,
+                ok=response.ok,
+                error=response.error,
+                finish_reason=response.finish_reason,
                 cost_usd=self._price(request, response, source),
                 source=source,
             )

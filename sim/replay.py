@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
+from sim.events import ModelCallRow
 from sim.models.base import ModelRequest, ModelResponse
-from sim.store import ModelCallRow
 
 
 @dataclass(slots=True, frozen=True)

@@ -1,10 +1,11 @@
-"""Kernel tables and the database engine.
+"""The runs table, the bases of stored facts, and the database engine.
 
 SQLite under ``logs/`` by default, any SQLAlchemy URL (e.g. PostgreSQL) otherwise.
-Domain packages declare their own tables; ``open_store`` creates every table
-registered in ``SQLModel.metadata`` at the time it is called, so the
-composition root imports the domains first. A database written by an older Persona FM is
-migrated first (``sim.migrate``); one written by a newer one is refused.
+Stored facts are declared as events, whose tables ``sim.events.stored`` derives on
+these bases; ``open_store`` creates every table registered in ``SQLModel.metadata``
+at the time it is called, so the composition root imports the domains first. A database
+written by an older Persona FM is migrated first (``sim.migrate``); one written by a newer
+one is refused.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
 
-from sqlalchemy import BigInteger, Connection, Engine, Index, event, inspect
+from sqlalchemy import BigInteger, Connection, Engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError
 from sqlmodel import Field, SQLModel, create_engine
@@ -44,11 +44,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class StationRecord(SQLModel):
-    """Columns every per-station, per-run table starts with."""
+class RunRecord(SQLModel):
+    """Columns every per-run table starts with."""
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(index=True)
+
+
+class StationRecord(RunRecord):
+    """Columns every per-station, per-run table starts with."""
+
     station: str
 
 
@@ -79,52 +84,6 @@ class RunRow(SQLModel, table=True):
     heartbeat_at: datetime | None = None
     checkpoint_s: float | None = None
     checkpoint_events: int = 0
-
-
-class BlobRow(SQLModel, table=True):
-    """Content-addressed text (system prompts, schemas), stored once across runs."""
-
-    __tablename__ = "blobs"
-    dedupe_on_insert: ClassVar[bool] = True
-
-    sha256: str = Field(primary_key=True)
-    text: str
-
-
-class ModelCallRow(StationRecord, table=True):
-    __tablename__ = "model_calls"
-    __table_args__ = (
-        Index("ix_model_calls_run_seq", "run_id", "seq"),
-        Index("ix_model_calls_run_station_time", "run_id", "station", "sim_time_s"),
-    )
-
-    seq: int
-    sim_time_s: float
-    provider: str
-    model: str
-    system_prompt_sha256: str
-    schema_sha256: str
-    request_hash: str
-    messages_json: str | None = None
-    params_json: str = "{}"
-    response_text: str = ""
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_s: float = 0.0
-    ok: bool = True
-    error: str | None = None
-    finish_reason: str | None = None
-    cost_usd: float | None = None  # None: the model has no price in the table
-    source: str = "live"  # live | replay (served from a recorded run)
-
-
-class FaultRow(StationRecord, table=True):
-    __tablename__ = "faults"
-    __table_args__ = (Index("ix_faults_run_station", "run_id", "station"),)
-
-    sim_time_s: float
-    kind: str
-    detail: str
 
 
 class StoreError(RuntimeError):

@@ -53,9 +53,9 @@ class Hostile:
         if isinstance(event, NegotiationMoved):
             self.owners[event.negotiation_id] = event.station
         elif isinstance(event, ListenerMessage):
-            self.owners[event.message.id] = event.message.station
+            self.owners[event.message_id] = event.station
         elif isinstance(event, ContractSigned):
-            self.owners[event.contract.id] = event.contract.station
+            self.owners[event.contract_id] = event.station
 
     def _victims_newest(self, prefix: str) -> list[str]:
         ids = [i for i, owner in self.owners.items() if i[0] == prefix and owner != "KEVL"]

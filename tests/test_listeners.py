@@ -15,7 +15,6 @@ from economy.listeners import (
     ListenerConfig,
     ListenerDesk,
     ListenerMessage,
-    Message,
     MessageSettled,
     ProbeConfig,
     clean_text,
@@ -115,7 +114,7 @@ def test_probes_arrive_on_schedule_with_their_keys() -> None:
     desk, events = _desk(cfg, Crowd({"KAAA": 100, "KBBB": 100}))
     desk.env.run(until=3 * 3600)
     got = [
-        (e.message.sim_time, e.message.station, e.message.probe_category, e.message.probe_key)
+        (e.sim_time, e.station, e.probe_category, e.probe_key)
         for e in events
         if isinstance(e, ListenerMessage)
     ]
@@ -146,7 +145,7 @@ def test_probes_come_as_calls_by_default_and_wait_on_hold() -> None:
     )
     desk, events = _desk(cfg, Crowd({"KAAA": 100, "KBBB": 100}))
     desk.env.run(until=2 * 3600)
-    calls = [e.message for e in events if isinstance(e, ListenerMessage)]
+    calls = [e for e in events if isinstance(e, ListenerMessage)]
     assert [(m.station, m.probe_category, m.via) for m in calls] == [
         ("KAAA", "politics", "call"),
         ("KBBB", "politics", "call"),
@@ -173,7 +172,7 @@ def test_mail_follows_the_audience() -> None:
     counts = {"KBIG": 0, "KSML": 0}
     for e in events:
         if isinstance(e, ListenerMessage):
-            counts[e.message.station] += 1
+            counts[e.station] += 1
     # expected about 2000/1000*5+0.2 = 10.2/h vs 0.45/h
     assert 200 <= counts["KBIG"] <= 300
     assert 2 <= counts["KSML"] <= 25
@@ -188,7 +187,7 @@ def test_unhappy_listeners_complain_more() -> None:
         desk.env.run(until=48 * 3600)
 
     def share(events: list[Event], kind: str) -> float:
-        msgs: list[Message] = [e.message for e in events if isinstance(e, ListenerMessage)]
+        msgs = [e for e in events if isinstance(e, ListenerMessage)]
         return sum(m.kind == kind for m in msgs) / len(msgs)
 
     assert share(sad_events, "complaint") > 2 * share(happy_events, "complaint")

@@ -16,7 +16,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Engine, func, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from sim.store import ModelCallRow, RunRow, utcnow
+from sim.events import ModelCallRow
+from sim.store import RunRow, utcnow
 
 DONE, PENDING, RUNNING, FAILED, INTERRUPTED = "done", "pending", "running", "failed", "interrupted"
 
