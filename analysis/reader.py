@@ -2,8 +2,9 @@
 
 ``read_run(db, run_id)`` returns a ``RunData``: the run's row and, table by
 table, its stored rows as the typed SQLModel rows the recorder wrote (each
-fact is declared once, by its table). Tables load lazily, on first use, so a
-scoreboard that needs only talk and calls never reads a million song rows.
+fact is declared once, by its event; ``sim.events.stored`` derives the table).
+Tables load lazily, on first use, so a scoreboard that needs only talk and calls
+never reads a million song rows.
 Two views join tables the way every reader needs them: ``messages`` (each
 letter or call with its answer, outcome and probe key) and ``contracts``
 (each contract with its final status, spots aired and money paid).
@@ -37,29 +38,14 @@ from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
 from economy.sponsors import SponsorRow
-from sim.events import FaultRow, ModelCallRow
+from sim.events import STORED_TABLES, FaultRow, ModelCallRow
 from sim.runstate import run_state
 from sim.store import RunRow, open_store
 from sim.text import excerpt
 from stations.records import AsRunRow, StationRow, TurnRow
 
-# table name -> row model, ordered so that a station exists before its rows
-TABLES: dict[str, type[SQLModel]] = {
-    "stations": StationRow,
-    "asrun": AsRunRow,
-    "turns": TurnRow,
-    "ledger": LedgerRow,
-    "ratings": RatingsRow,
-    "ratings_dayparts": DaypartRatingsRow,
-    "faults": FaultRow,
-    "model_calls": ModelCallRow,
-    "contracts": ContractRow,
-    "contract_events": ContractEventRow,
-    "negotiations": NegotiationRow,
-    "messages": MessageRow,
-    "replies": ReplyRow,
-    "message_outcomes": MessageOutcomeRow,
-}
+# table name -> row model: every stored fact's table (the domains above declare them)
+TABLES: dict[str, type[SQLModel]] = STORED_TABLES
 # the contract events that end a contract; each is named after the status it ends in
 FINAL_CONTRACT_STATUSES: tuple[ContractEventKind, ...] = FINAL_EVENTS
 R = TypeVar("R", bound=SQLModel)

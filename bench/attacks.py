@@ -33,7 +33,7 @@ import pytest
 
 from economy.negotiation import NegotiationBook
 from economy.sponsors import SponsorFault
-from personafm.export import FORMATS, WHATS, write_export
+from personafm.export import FORMATS, whats, write_export
 from personafm.scenario import parse_scenario
 from sim.redact import FRAGMENT
 from sim.store import open_store
@@ -65,7 +65,7 @@ def victim_rows(engine: Any, run_id: str, what: str) -> list[dict[str, Any]]:
 
 
 def leaks(engine: Any, run_id: str, folder: Path) -> int:
-    for what in WHATS:
+    for what in whats():
         for fmt in FORMATS:
             with (folder / f"{what}.{fmt}").open("w", encoding="utf-8", newline="") as fh:
                 write_export(engine, run_id, what, fmt, fh)

@@ -40,14 +40,12 @@ import simpy
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Index
-from sqlmodel import SQLModel
 
 from economy.airplay import Aired, SegmentKind, SegmentStatus
 from economy.ratings import cume, quarter_hour_credits, shares, tsl_hours
 from sim.bus import EventBus
 from sim.clock import QUARTER_HOUR_S, SimClock
-from sim.events import Event
-from sim.store import StationRecord
+from sim.events import Event, stored, table_of
 
 STEP_S = 60.0
 REPEAT_WINDOW_S = 3 * 3600.0
@@ -86,19 +84,11 @@ _AVAILABILITY: tuple[tuple[float, ...], ...] = (
 
 
 # -- tables and events ------------------------------------------------------------------
-class RatingsRow(StationRecord, table=True):
-    __tablename__ = "ratings"
-    __table_args__ = (
-        Index("ix_ratings_run_station_quarter", "run_id", "station", "quarter_start_s"),
-    )
-
-    quarter_start_s: float
-    daypart: str
-    aqh: int
-    share: float
-    listeners_now: int
-
-
+@stored(
+    "ratings",
+    "RatingsRow",
+    indexes=(Index("ix_ratings_run_station_quarter", "run_id", "station", "quarter_start_s"),),
+)
 @dataclass(slots=True, frozen=True)
 class RatingsSnapshot(Event):
     """One station's ratings for the quarter hour that starts at ``sim_time``."""
@@ -109,22 +99,10 @@ class RatingsSnapshot(Event):
     share: float
     listeners_now: int  # tuned in at the end of the quarter
 
-    table: ClassVar[type[SQLModel] | None] = RatingsRow
     time_column: ClassVar[str | None] = "quarter_start_s"
 
 
-class DaypartRatingsRow(StationRecord, table=True):
-    __tablename__ = "ratings_dayparts"
-
-    day: int
-    daypart: str
-    start_s: float
-    quarters: int
-    cume: int
-    avg_aqh: float
-    tsl_hours: float
-
-
+@stored("ratings_dayparts", "DaypartRatingsRow")
 @dataclass(slots=True, frozen=True)
 class DaypartRatings(Event):
     """One station's cume, average AQH and TSL over a daypart (published at its end)."""
@@ -138,8 +116,11 @@ class DaypartRatings(Event):
     avg_aqh: float
     tsl_hours: float
 
-    table: ClassVar[type[SQLModel] | None] = DaypartRatingsRow
     time_column: ClassVar[str | None] = None
+
+
+RatingsRow = table_of(RatingsSnapshot)
+DaypartRatingsRow = table_of(DaypartRatings)
 
 
 # -- configuration ----------------------------------------------------------------------

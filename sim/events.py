@@ -86,6 +86,10 @@ class Event:
         return type(self).__name__
 
 
+# every stored fact's table, by table name, in import order (filled by ``@stored``)
+STORED_TABLES: dict[str, type[SQLModel]] = {}
+
+
 def column(default: Any = MISSING, **options: Any) -> Any:
     """A dataclass field whose stored column takes SQLModel ``Field`` options
     (``sa_type=BigInteger``, ``index=True``)."""
@@ -148,7 +152,9 @@ def stored(
                 options["default"] = f.default
             if options:
                 namespace[column_name] = Field(**options)
-        cls.table = type(base)(name, (base,), namespace, table=True)
+        if tablename in STORED_TABLES:
+            raise ValueError(f"{cls.__name__}: table {tablename!r} is already declared")
+        cls.table = STORED_TABLES[tablename] = type(base)(name, (base,), namespace, table=True)
         return cls
 
     return derive

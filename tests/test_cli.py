@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from personafm.cli import main
-from personafm.export import COLUMNS
+from personafm.export import columns
 from testkit.helpers import scripted_toml
 
 
@@ -71,14 +71,14 @@ def test_run_runs_export_roundtrip(tmp_path: Path, scenario_file: Path, capsys) 
     )
     with out_csv.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert tuple(rows[0]) == COLUMNS["asrun"]
+    assert tuple(rows[0]) == columns("asrun")
     assert {r["run_id"] for r in rows} == {run_id}
     assert max(float(r["start_s"]) for r in rows) < 1.5 * 3600
 
     for what in ("calls", "ledger"):
         assert main(["export", run_id[:17], "--what", what, "--db", db]) == 0
         lines = capsys.readouterr().out.splitlines()
-        assert lines and all(tuple(json.loads(x)) == COLUMNS[what] for x in lines)
+        assert lines and all(tuple(json.loads(x)) == columns(what) for x in lines)
     log = (tmp_path / "logs" / f"{run_id}.jsonl").read_text(encoding="utf-8").splitlines()
     events = [json.loads(x)["event"] for x in log]
     assert events[0] == "run_started" and events[-1] == "run_ended"

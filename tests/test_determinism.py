@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from personafm.export import WHATS
+from personafm.export import whats
 from testkit.helpers import export_rows, run, scripted_scenario
 
 
@@ -18,7 +18,7 @@ def test_same_seed_same_logs_other_seed_other_logs(engine, tmp_path: Path) -> No
     b = run(scripted_scenario(hours=12, seed=21), engine, tmp_path)
     c = run(scripted_scenario(hours=12, seed=22), engine, tmp_path)
     assert a.run_id != b.run_id
-    for what in WHATS:
+    for what in whats():
         if what == "calls":
             continue  # latency is wall-clock; compared by request hash below
         rows = _without_run_id(export_rows(engine, a.run_id, what))

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from personafm.export import FORMATS, WHATS, write_export
+from personafm.export import FORMATS, whats, write_export
 from sim.redact import FRAGMENT
 from testkit.helpers import export_rows, query_run
 from testkit.hostile import ESC_TALK, FORMULA_TALK, KEY, VICTIMS, run_hostile
@@ -36,7 +36,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[tuple[Any, ...], tup
 def exported(runs: Any) -> Path:
     """Every export of the attacked run, in every format, beside its database and log."""
     (engine, result, _, folder), _ = runs
-    for what in WHATS:
+    for what in whats():
         for fmt in FORMATS:
             with (folder / f"{what}.{fmt}").open("w", encoding="utf-8", newline="") as fh:
                 write_export(engine, result.run_id, what, fmt, fh)

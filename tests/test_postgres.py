@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from personafm.export import WHATS
+from personafm.export import whats
 from sim.store import open_store
 from testkit.helpers import export_rows, query_run, run, scripted_scenario
 
@@ -24,7 +24,7 @@ def test_postgres_store_matches_sqlite(postgres_url: str, engine, tmp_path: Path
         on_pg = run(scenario, pg, tmp_path)
         on_sqlite = run(scenario, engine, tmp_path)
         assert pg.dialect.name == "postgresql"
-        for what in WHATS:
+        for what in whats():
             a = _strip(export_rows(pg, on_pg.run_id, what))
             assert a == _strip(export_rows(engine, on_sqlite.run_id, what)), what
             assert a or what == "contracts", f"{what}: nothing to compare"

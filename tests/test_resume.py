@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from personafm.cli import main
-from personafm.export import WHATS
+from personafm.export import whats
 from personafm.scenario import parse_scenario
 from sim.runstate import run_state
 from sim.store import RunRow, open_store
@@ -31,7 +31,7 @@ def _exports(engine: Engine, run_id: str) -> dict[str, list[dict]]:
             {k: v for k, v in r.items() if k not in VARYING}
             for r in export_rows(engine, run_id, what)
         ]
-        for what in WHATS
+        for what in whats()
     }
 
 
@@ -102,7 +102,7 @@ def test_kill_9_at_random_moments_then_resume_gives_the_uninterrupted_run(
         assert main(["resume", run_id, "--db", url, "--quiet",
                      "--log-dir", str(tmp_path / "logs")]) == 0  # fmt: skip
         got = _exports(engine, run_id)
-        for what in WHATS:
+        for what in whats():
             assert got[what] == control[what], f"moment {i} ({sig!r}): {what} differs"
         with engine.connect() as conn:
             status, events = conn.execute(

@@ -16,7 +16,7 @@ from personafm.commands.common import (
     safe,
     time_arg,
 )  # fmt: skip
-from personafm.export import FORMATS, WHATS, iter_rows, resolve_run, write_export
+from personafm.export import FORMATS, iter_rows, resolve_run, whats, write_export
 from sim.runstate import run_state
 from sim.store import open_store
 
@@ -33,7 +33,7 @@ def add(sub: Any) -> None:
 
     e = sub.add_parser("export", help="export a run's rows (as-run, calls, ledger, ratings...)")
     e.add_argument("run", help="run id, unique prefix, or 'latest'")
-    e.add_argument("--what", choices=WHATS, default="asrun")
+    e.add_argument("--what", choices=whats(), default="asrun")
     e.add_argument("--format", choices=FORMATS, default="jsonl")
     e.add_argument("--out", type=Path, help="file to write (default: standard output)")
     e.add_argument(

@@ -1,0 +1,1 @@
+"""The exports ``personafm export --what`` offers, one registration each (``builtin``)."""
