@@ -1,10 +1,15 @@
 """Extending Persona FM from outside its packages: a provider is one registered factory
-(docs/adding-a-provider.md), a metric one registered function (docs/adding-a-metric.md).
-Nothing inside the packages is edited for either."""
+(docs/adding-a-provider.md), a metric one registered function (docs/adding-a-metric.md),
+a stored fact one event and an export one registration (docs/data-model.md,
+docs/adding-an-export-table.md). Nothing inside the packages is edited for any of them."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +111,72 @@ def test_a_metric_is_one_registered_function(engine: Engine, tmp_path: Path) -> 
         assert all("greeting_rate" in s["manners"] for s in board.stations)
     finally:
         del METRICS["manners.greeting_rate"]
+
+
+TOY_FACT = textwrap.dedent(
+    """
+    from dataclasses import dataclass
+
+    from personafm.export import export_table
+    from sim.events import Event, column, stored, table_of
+
+
+    @stored("toy_tips", "TipRow")
+    @dataclass(slots=True, frozen=True)
+    class TipGiven(Event):
+        station: str
+        listener: str = column(index=True)
+        cents: int = 0
+
+
+    TipRow = table_of(TipGiven)
+    export_table(
+        "tips", ("run_id", "station", "sim_time_s", "listener", "tip_usd"), table="toy_tips",
+        order=("station", "sim_time_s"), compute=lambda r: {"tip_usd": r["cents"] / 100},
+    )
+    """
+)
+
+TOY_RUN = textwrap.dedent(
+    """
+    import sys
+
+    import toy_tips  # the one registration line: importing the module
+    from personafm.cli import main
+    from sim.recorder import Recorder
+    from sim.store import RunRow, open_store
+    from sqlmodel import Session
+
+    url = sys.argv[1]
+    engine = open_store(url)
+    with Session(engine) as s:
+        s.add(RunRow(id="r1", name="toy", seed=1, sim_start="2026-01-01T06:00", sim_hours=1))
+        s.commit()
+    rec = Recorder(engine, "r1")
+    for t, station, who, cents in [(60.0, "KB", "ann", 250), (30.0, "KA", "bo", 100)]:
+        rec(toy_tips.TipGiven(t, station, who, cents))
+    rec.flush()
+    sys.exit(main(["export", "r1", "--what", "tips", "--format", "csv", "--db", url]))
+    """
+)
+
+
+def test_a_stored_fact_and_its_export_are_one_module(tmp_path: Path) -> None:
+    (tmp_path / "toy_tips.py").write_text(TOY_FACT)
+    (tmp_path / "toy_run.py").write_text(TOY_RUN)
+    db = tmp_path / "toy.db"
+    out = subprocess.run(
+        [sys.executable, str(tmp_path / "toy_run.py"), f"sqlite:///{db}"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "run_id,station,sim_time_s,listener,tip_usd",
+        "r1,KA,30.0,bo,1.0",
+        "r1,KB,60.0,ann,2.5",
+    ]
+    with sqlite3.connect(db) as con:  # the table, its base columns and its index
+        cols = [r[1] for r in con.execute("pragma table_info(toy_tips)")]
+        indexes = [r[1] for r in con.execute("pragma index_list(toy_tips)")]
+    assert cols == ["id", "run_id", "station", "sim_time_s", "listener", "cents"]
+    assert "ix_toy_tips_listener" in indexes and "ix_toy_tips_run_id" in indexes
