@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from analysis.compare import METHOD, ArmResult, Comparison, Contrast, MetricComparison
-from analysis.report import _e, _plain, _style, _svg, page, palette
+from analysis.html_page import _e, page
+from analysis.svg_figures import _plain, _style, _svg, palette
 from sim.text import printable
 
 ALPHA = 0.05

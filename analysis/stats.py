@@ -1,4 +1,7 @@
-"""Small, honest statistics for measuring personas from stored runs.
+"""Small, honest statistics for measuring personas from stored runs. Longer than 400 lines
+because it is one toolbox of related estimators, each a few dozen lines, that share private
+helpers (array coercion, the chunked permutation scheme); callers import the few they need
+from this one place.
 
 Every number the analysis reports should carry its sample size and, where one makes sense, a
 95% interval, so that a difference between two DJs can be told apart from noise. These are the

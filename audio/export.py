@@ -27,19 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from audio.speech import (
+from audio.espeak import (
     ESPEAK_INSTALL_HINT,
     EspeakSynth,
     SpeechError,
     SpeechUnavailable,
     UnknownVoice,
-    clamp_rate,
-    english_voices,
-    pick_voice,
-    speakable,
     unknown_voice_message,
-    voice_aliases,
 )
+from audio.voices import clamp_rate, english_voices, pick_voice, speakable, voice_aliases
 
 __all__ = ["AudioExportError", "Backend", "render_wav", "wav_duration"]
 

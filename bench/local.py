@@ -1,4 +1,7 @@
 """Local model benchmark (issue #10): tokens/s of the local provider through the whole stack.
+Longer than 400 lines because it is one runnable script that starts itself again as the busy
+process (``--hog``, through ``__file__``): the request sets, the ways of calling the model and
+the report make one measurement, and the benches are scripts, not a package to import from.
 
 For each thread setting, on the same prompts, grammar and seeds (real turn requests of the
 default scenario's stations, and a short on-air talk prompt):

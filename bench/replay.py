@@ -31,8 +31,9 @@ from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
 from personafm.watching import live_source, stored_source
 from sim.store import open_store
-from tui.app import PersonaApp, StationScreen
-from tui.sources import Pacer
+from tui.app import PersonaApp
+from tui.pacer import Pacer
+from tui.station_screen import StationScreen
 
 SIZE = (160, 48)
 

@@ -1,7 +1,9 @@
 """Fuzzing the places where outside text becomes data: model turns, sponsor moves,
 listener text and scenario files. Thousands of cases each; the invariants are that
 nothing raises, money is conserved, and a station's output never touches what
-another station owns.
+another station owns. Longer than 400 lines because it is one fuzzing harness: every
+target shares its settings (``FUZZ``), the unsafe-character set, the hostile-text
+strategies and the arena world that is built once for all of them.
 """
 
 from __future__ import annotations

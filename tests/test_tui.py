@@ -1,5 +1,8 @@
 """The terminal UI, driven by Textual's pilot: live watching, replay, attach, the station
-screen, and snapshots of the grid and the station screen at a fixed seed."""
+screen, and snapshots of the grid and the station screen at a fixed seed. Longer than 400
+lines because it is one feature's end-to-end tests: they share the stored-run fixture and
+the pilot set-up, and the snapshot files are kept under this module's name
+(``__snapshots__/test_tui``), so a split would also move and rename them."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from rich.console import Console
 from sqlalchemy import Engine
 from textual.widgets import DataTable, Footer, Input, Static
 
-import tui.sources
+import tui.pacer
 from audio.export import wav_duration
 from audio.speech import Speaker
 from personafm.cli import main
@@ -32,16 +35,12 @@ from personafm.scenario import parse_scenario
 from personafm.watching import attach_source, live_source, stored_source
 from sim.store import open_store
 from testkit.helpers import export_rows, query_run, run, scripted_scenario, scripted_toml
-from tui.app import (
-    ASRUN_ROWS,
-    CARD_HEIGHT,
-    PANES,
-    GotoScreen,
-    PersonaApp,
-    StationScreen,
-    render_card,
-)
-from tui.sources import Pacer, StoredSource
+from tui.app import PersonaApp
+from tui.cards import CARD_HEIGHT, render_card
+from tui.dialogs import GotoScreen
+from tui.pacer import Pacer
+from tui.sources import StoredSource
+from tui.station_screen import ASRUN_ROWS, PANES, StationScreen
 from tui.timeline import TAIL, Timeline
 
 SIZE = (120, 40)
@@ -222,7 +221,7 @@ async def test_attach_follows_rows_written_by_another_process(tmp_path: Path) ->
 def test_pacer_runs_at_wall_clock_speed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pacer's arithmetic on a fake clock (its accuracy on a real one: bench/replay.py)."""
     clock = FakeClock()
-    monkeypatch.setattr(tui.sources, "time", SimpleNamespace(monotonic=clock.monotonic))
+    monkeypatch.setattr(tui.pacer, "time", SimpleNamespace(monotonic=clock.monotonic))
     pacer = Pacer(speed=100.0)
     monkeypatch.setattr(pacer._cond, "wait", clock.sleep)
     pacer.wait(0.0)  # anchors simulated 0 s at the current wall time

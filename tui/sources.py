@@ -3,6 +3,8 @@
 Each source fills a ``Timeline`` and says what simulated time to show. Only the
 UI thread touches the timeline: the live worker and the attach poller hand rows
 over through a queue that the UI drains on its refresh tick.
+
+The live simulation's pacing is ``tui.pacer.Pacer``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import Engine
 from economy.airplay import SegmentStatus
 from sim.dispatch import report_waits
 from sim.events import Event
+from tui.pacer import Pacer
 from tui.paging import Pager, last_ids, page_seconds
 from tui.timeline import Timeline
 
@@ -52,84 +55,6 @@ class Source(Protocol):
     @property
     def finished(self) -> bool: ...
     def waiting(self) -> dict[str, float]: ...  # station -> seconds waited on a model
-
-
-class Pacer:
-    """Paces a simulation thread to wall-clock speed; pause, resume and single steps.
-
-    The worker calls ``wait(t)`` before each event at time ``t``; the UI thread
-    changes speed or pauses. ``step()`` lets exactly one more segment air.
-    """
-
-    def __init__(self, speed: float = math.inf, paused: bool = False) -> None:
-        self._cond = threading.Condition()
-        self._speed = speed
-        self._paused = paused
-        self._steps = 0
-        self._stopped = False
-        self._anchor: tuple[float, float] | None = None  # (wall, sim) at the last change
-
-    @property
-    def speed(self) -> float:
-        return self._speed
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    @property
-    def stopped(self) -> bool:
-        return self._stopped
-
-    def set_speed(self, speed: float) -> None:
-        with self._cond:
-            self._speed = speed
-            self._anchor = None
-            self._cond.notify_all()
-
-    def set_paused(self, paused: bool) -> None:
-        with self._cond:
-            self._paused = paused
-            self._steps = 0
-            self._anchor = None
-            self._cond.notify_all()
-
-    def step(self) -> None:
-        with self._cond:
-            self._paused = False
-            self._steps = 1
-            self._anchor = None
-            self._cond.notify_all()
-
-    def segment_aired(self) -> None:
-        with self._cond:
-            if self._steps:
-                self._steps -= 1
-                if not self._steps:
-                    self._paused = True
-
-    def stop(self) -> None:
-        with self._cond:
-            self._stopped = True
-            self._cond.notify_all()
-
-    def wait(self, t: float) -> None:
-        with self._cond:
-            while True:
-                if self._stopped:
-                    return
-                if self._paused:
-                    self._cond.wait(0.1)
-                    continue
-                if math.isinf(self._speed):
-                    return
-                now = time.monotonic()
-                if self._anchor is None:
-                    self._anchor = (now, t)
-                due = self._anchor[0] + (t - self._anchor[1]) / self._speed
-                if due <= now:
-                    return
-                self._cond.wait(min(0.1, due - now))
 
 
 RunFn = Callable[[list[Callable[[Event], None]], Callable[[float], None], Callable[[], bool]], Any]

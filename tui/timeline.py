@@ -12,15 +12,16 @@ the rows before ``cutoff`` into per-station totals (faults, calls, cost) and
 keeps only a short tail of each list (``TAIL``: what a card and a pane show at
 the window's start). Memory therefore grows with stations, not with time;
 ``tui.paging`` loads the window a replay needs from the store.
+
+One station's rows are a ``tui.station_timeline.StationTimeline``; how each table's
+rows are filed is in ``tui.timeline_rows``.
 """
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -28,160 +29,40 @@ from sqlalchemy import Engine, func, select
 
 from analysis.measures.tics import catchphrase
 from analysis.reader import iter_table, read_run
-from economy.airplay import SPOKEN, SegmentKind, SegmentStatus
-from economy.billing import BillingFault
-from economy.contracts import FINAL_EVENTS, ContractFault
-from economy.listeners import MessageOutcome
+from economy.airplay import SegmentKind, SegmentStatus
 from sim.clock import SimClock
 from sim.text import printable
 from stations.records import AsRunRow
+from tui.station_timeline import (
+    ALERT_FAULTS,
+    CATCHPHRASE_WINDOW,
+    SPARK_POINTS,
+    TAIL,
+    TERMINAL,
+    Card,
+    Segment,
+    StationTimeline,
+)
+from tui.timeline_rows import HANDLERS
+
+__all__ = [
+    "ALERT_FAULTS",
+    "CATCHPHRASE_WINDOW",
+    "SHOWN_TABLES",
+    "SPARK_POINTS",
+    "TAIL",
+    "TERMINAL",
+    "Card",
+    "Segment",
+    "StationTimeline",
+    "Timeline",
+]
 
 # the stored tables the UI shows, ordered so that a station exists before its rows
 SHOWN_TABLES = (
     "stations", "asrun", "ledger", "ratings", "faults", "model_calls", "contracts",
     "contract_events", "negotiations", "messages", "replies", "message_outcomes",
 )  # fmt: skip
-ALERT_FAULTS = {
-    ContractFault.FABRICATED_SPONSOR: "fabricated sponsor",
-    BillingFault.BANKRUPT: "BANKRUPT",
-    ContractFault.SCAM: "scammed",
-}
-TERMINAL = FINAL_EVENTS  # the contract events shown: those that end a contract
-_WORD = re.compile(r"[a-z']+")
-SPARK_POINTS = 24
-CATCHPHRASE_WINDOW = 20  # talk breaks a catchphrase is looked for in
-# rows kept per station and list from before the window: what a card or pane shows first
-TAIL = {
-    "segs": 20, "words": CATCHPHRASE_WINDOW, "ledger": SPARK_POINTS, "ratings": SPARK_POINTS,
-    "calls": 10, "messages": 10, "negotiations": 10, "contracts": 5,
-}  # fmt: skip
-
-
-@dataclass(slots=True)
-class Segment:
-    start_s: float
-    end_s: float
-    kind: str
-    title: str | None
-    artist: str | None
-    text: str | None
-    source: str
-    status: str
-    seq: int
-
-
-@dataclass(slots=True)
-class StationTimeline:
-    call_sign: str
-    name: str = ""
-    provider: str = ""
-    model: str = ""
-    seg_t: list[float] = field(default_factory=list)
-    segs: list[Segment] = field(default_factory=list)
-    words_t: list[float] = field(default_factory=list)  # talk and ad reads
-    words: list[Segment] = field(default_factory=list)
-    ledger_t: list[float] = field(default_factory=list)
-    ledger: list[dict[str, Any]] = field(default_factory=list)
-    ratings_t: list[float] = field(default_factory=list)
-    ratings: list[tuple[int, float]] = field(default_factory=list)
-    fault_t: list[float] = field(default_factory=list)
-    faults: list[tuple[str, str]] = field(default_factory=list)
-    call_t: list[float] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    cost_cum: list[float] = field(default_factory=list)  # running total of cost_usd
-    contracts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    negotiations: list[dict[str, Any]] = field(default_factory=list)
-    message_t: list[float] = field(default_factory=list)
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    replies: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, words)
-    declined: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (time, why)
-    # totals of the rows folded away before the window (``Timeline.trim``)
-    faults_before: int = 0
-    alerts_before: Counter[str] = field(default_factory=Counter)
-    calls_before: int = 0
-    cost_before: float = 0.0
-    loaded: bool = True  # False: its rows of the page are read when it is first shown
-
-    def clear_rows(self) -> None:
-        """Forget every row (the station's name and model stay)."""
-        fresh = StationTimeline(self.call_sign, self.name, self.provider, self.model)
-        for f in fields(self):
-            setattr(self, f.name, getattr(fresh, f.name))
-
-    def trim(self, cutoff: float) -> None:
-        """Fold the rows before ``cutoff`` into totals, keeping ``TAIL`` of each list."""
-        cut = bisect_left(self.words_t, cutoff)
-        first, talk = cut, 0  # from the CATCHPHRASE_WINDOW-th last talk break on
-        while first > 0 and talk < CATCHPHRASE_WINDOW:
-            first -= 1
-            talk += self.words[first].kind == SegmentKind.TALK
-        first = min(first, max(0, cut - TAIL["words"]))
-        del self.words_t[:first], self.words[:first]
-        for times, items, keep in (
-            (self.seg_t, self.segs, TAIL["segs"]),
-            (self.ledger_t, self.ledger, TAIL["ledger"]),
-            (self.ratings_t, self.ratings, TAIL["ratings"]),
-            (self.message_t, self.messages, TAIL["messages"]),
-        ):
-            drop = max(0, bisect_left(times, cutoff) - keep)
-            del times[:drop], items[:drop]
-        f = bisect_left(self.fault_t, cutoff)
-        self.faults_before += f
-        self.alerts_before.update(kind for kind, _ in self.faults[:f] if kind in ALERT_FAULTS)
-        del self.fault_t[:f], self.faults[:f]
-        c = max(0, bisect_left(self.call_t, cutoff) - TAIL["calls"])
-        if c:
-            self.calls_before += c
-            self.cost_before = self.cost_cum[c - 1]
-            del self.call_t[:c], self.calls[:c], self.cost_cum[:c]
-        old = [n for n in self.negotiations if n["sim_time_s"] < cutoff]
-        if len(old) > TAIL["negotiations"]:
-            gone = {id(n) for n in old[: -TAIL["negotiations"]]}
-            self.negotiations = [n for n in self.negotiations if id(n) not in gone]
-        ended = [cid for cid, c in self.contracts.items() if _ended_by(c, cutoff)]
-        for cid in ended[: max(0, len(ended) - TAIL["contracts"])]:
-            del self.contracts[cid]
-        held = {m["message_id"] for m in self.messages}
-        for answers in (self.replies, self.declined):
-            for mid in [m for m, (at, _) in answers.items() if at < cutoff and m not in held]:
-                del answers[mid]
-
-
-@dataclass(slots=True)
-class Card:
-    """One station at one instant: what a station card renders."""
-
-    call_sign: str
-    name: str
-    model: str
-    now: Segment | None
-    progress: float
-    last_words: str
-    balance_cents: int | None
-    balance_history: list[int]
-    aqh: int | None
-    aqh_history: list[int]
-    share: float | None
-    active_deals: list[str]
-    alerts: list[str]
-    faults: int
-    calls: int
-    cost_usd: float
-
-
-def _ended_by(contract: dict[str, Any], t: float) -> bool:
-    return contract["end_s"] <= t or any(at <= t for at, _ in contract["events"])
-
-
-def _insert(times: list[float], items: list[Any], t: float, item: Any) -> None:
-    """Append in time order (rows nearly always arrive sorted)."""
-    if not times or t >= times[-1]:
-        times.append(t)
-        items.append(item)
-    else:
-        i = bisect_right(times, t)
-        times.insert(i, t)
-        items.insert(i, item)
 
 
 def _shown(value: Any) -> Any:
@@ -222,7 +103,7 @@ class Timeline:
         Text is made printable here, once, so no control character or escape
         sequence a model or listener wrote ever reaches the terminal.
         """
-        handler = _HANDLERS.get(table)
+        handler = HANDLERS.get(table)
         if handler is not None:
             handler(self, {k: _shown(v) for k, v in row.items()})
 
@@ -397,109 +278,3 @@ class Timeline:
     def segment_times(self) -> list[float]:
         """Every segment start, all stations, sorted (for stepping through a replay)."""
         return sorted(t for st in self.stations.values() for t in st.seg_t)
-
-
-# -- row handlers --------------------------------------------------------------------------
-def _station(tl: Timeline, row: dict[str, Any]) -> None:
-    st = tl.station(row["station"])
-    st.name, st.provider, st.model = row["name"], row["provider"], row["model"]
-
-
-def _asrun(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["status"] != SegmentStatus.AIRED:
-        return
-    st = tl.station(row["station"])
-    seg = Segment(row["start_s"], row["end_s"], row["kind"], row.get("title"), row.get("artist"),
-                  row.get("text"), row["source"], row["status"], row["seq"])  # fmt: skip
-    _insert(st.seg_t, st.segs, seg.start_s, seg)
-    if seg.kind in SPOKEN and seg.text:
-        _insert(st.words_t, st.words, seg.start_s, seg)
-    tl.end_s = max(tl.end_s, seg.start_s)
-
-
-def _ledger(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["station"].startswith("sponsor:"):
-        return
-    st = tl.station(row["station"])
-    _insert(st.ledger_t, st.ledger, row["sim_time_s"], row)
-
-
-def _ratings(tl: Timeline, row: dict[str, Any]) -> None:
-    st = tl.station(row["station"])
-    _insert(st.ratings_t, st.ratings, row["quarter_start_s"] + 900.0, (row["aqh"], row["share"]))
-
-
-def _fault(tl: Timeline, row: dict[str, Any]) -> None:
-    station = row["station"]
-    if station and not station.startswith("sponsor:"):  # sponsors' and unknown-id faults
-        st = tl.station(station)
-        _insert(st.fault_t, st.faults, row["sim_time_s"], (row["kind"], row["detail"]))
-
-
-def _call(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["station"] not in tl.stations:
-        return  # sponsors' calls
-    st = tl.stations[row["station"]]
-    in_order = not st.call_t or row["sim_time_s"] >= st.call_t[-1]
-    _insert(st.call_t, st.calls, row["sim_time_s"], row)
-    if in_order:
-        before = st.cost_cum[-1] if st.cost_cum else st.cost_before
-        st.cost_cum.append(before + (row.get("cost_usd") or 0.0))
-    else:
-        total, st.cost_cum = st.cost_before, []
-        for r in st.calls:
-            total += r.get("cost_usd") or 0.0
-            st.cost_cum.append(total)
-
-
-def _contract(tl: Timeline, row: dict[str, Any]) -> None:
-    st = tl.station(row["station"])
-    st.contracts[row["contract_id"]] = {
-        "sponsor": row["sponsor"],
-        "signed_s": row["signed_s"],
-        "end_s": row["end_s"],
-        "terms": f"{row['spots_per_day']}/day × {row['days']} days at "
-        f"${row['price_cents'] / 100:.2f} {'CPM' if row['pricing'] == 'cpm' else 'per spot'}",
-        "events": [],
-    }
-
-
-def _contract_event(tl: Timeline, row: dict[str, Any]) -> None:
-    contract = tl.station(row["station"]).contracts.get(row["contract_id"])
-    if contract is not None and row["kind"] in TERMINAL:  # spots and payments: not shown
-        contract["events"].append((row["sim_time_s"], row["kind"]))
-
-
-def _negotiation(tl: Timeline, row: dict[str, Any]) -> None:
-    tl.station(row["station"]).negotiations.append(row)
-
-
-def _message(tl: Timeline, row: dict[str, Any]) -> None:
-    st = tl.station(row["station"])
-    _insert(st.message_t, st.messages, row["sim_time_s"], row)
-
-
-def _reply(tl: Timeline, row: dict[str, Any]) -> None:
-    tl.station(row["station"]).replies[row["message_id"]] = (row["sim_time_s"], row["text"])
-
-
-def _outcome(tl: Timeline, row: dict[str, Any]) -> None:
-    if row["outcome"] == MessageOutcome.DECLINED:
-        st = tl.station(row["station"])
-        st.declined[row["message_id"]] = (row["sim_time_s"], row.get("detail") or "")
-
-
-_HANDLERS = {
-    "stations": _station,
-    "asrun": _asrun,
-    "ledger": _ledger,
-    "ratings": _ratings,
-    "faults": _fault,
-    "model_calls": _call,
-    "contracts": _contract,
-    "contract_events": _contract_event,
-    "negotiations": _negotiation,
-    "messages": _message,
-    "replies": _reply,
-    "message_outcomes": _outcome,
-}

@@ -74,14 +74,9 @@ def _messages(engine: Engine, run_id: str) -> Iterator[dict[str, Any]]:
     """A letter or call with what the station said back (a call's answer as it aired)."""
     pick = EXPORTS["messages"].pick
     for m in RunData(engine, resolve_run(engine, run_id)).iter_messages():
-        yield pick(
-            m.row,
-            amount_usd=m.row.amount_cents / 100,
-            answer=m.answer,
-            answered_at_s=m.answered_at_s,
-            outcome=m.outcome,
-            outcome_detail=m.outcome_detail,
-        )
+        yield pick(m.row, amount_usd=m.row.amount_cents / 100, answer=m.answer,
+                   answered_at_s=m.answered_at_s, outcome=m.outcome,
+                   outcome_detail=m.outcome_detail)  # fmt: skip
 
 
 export_table(
@@ -113,16 +108,12 @@ export_table(
 
 
 def _contracts(engine: Engine, run_id: str) -> Iterator[dict[str, Any]]:
+    """A contract with its final status, spots aired and money paid."""
     pick = EXPORTS["contracts"].pick
     for c in RunData(engine, resolve_run(engine, run_id)).iter_contracts():
-        yield pick(
-            c.row,
-            price_usd=c.row.price_cents / 100,
-            upfront_fee_usd=c.row.upfront_fee_cents / 100,
-            status=c.status,
-            spots_aired=c.spots_aired,
-            paid_usd=c.paid_cents / 100,
-        )
+        yield pick(c.row, price_usd=c.row.price_cents / 100,
+                   upfront_fee_usd=c.row.upfront_fee_cents / 100, status=c.status,
+                   spots_aired=c.spots_aired, paid_usd=c.paid_cents / 100)  # fmt: skip
 
 
 export_table(
