@@ -24,7 +24,7 @@ from analysis.metrics import StationSlice
 from analysis.reader import MessageRecord, RunData
 from economy.airplay import SegmentKind
 from economy.negotiation import NegotiationFault
-from stations.station import StationFault
+from stations.faults import StationFault
 
 EMBED_DIM = 50
 INJECTION_ACTION_FAULTS = (  # a turn reaching for what it lacks

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analysis.reader import MessageRecord, RunData
-from economy.audience import RatingsRow
 from economy.contracts import ContractEventRow
 from economy.ledger import LedgerRow
+from economy.ratings_book import RatingsRow
 from sim.events import FaultRow, ModelCallRow
 from stations.records import AsRunRow, StationRow, TurnRow
 

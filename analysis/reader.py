@@ -26,7 +26,6 @@ from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sqlmodel_select
 
 from economy.airplay import SegmentKind, SegmentStatus
-from economy.audience import DaypartRatingsRow, RatingsRow
 from economy.contracts import (
     FINAL_EVENTS,
     ContractEventKind,
@@ -37,6 +36,7 @@ from economy.contracts import (
 from economy.ledger import LedgerRow
 from economy.listeners import MessageOutcomeRow, MessageRow, ReplyRow
 from economy.negotiation import NegotiationRow
+from economy.ratings_book import DaypartRatingsRow, RatingsRow
 from economy.sponsors import SponsorRow
 from sim.events import STORED_TABLES, FaultRow, ModelCallRow
 from sim.runstate import run_state

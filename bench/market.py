@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select
 
-from economy.audience import RatingsRow
 from economy.contracts import ContractRow
 from economy.listeners import MessageRow
+from economy.ratings_book import RatingsRow
 from personafm.runner import run_scenario
 from personafm.scenario import load_scenario
 from sim.store import open_store

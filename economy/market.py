@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import simpy
 
 from economy.airplay import Aired, SegmentKind, SegmentStatus
-from economy.audience import Audience, AudienceConfig
+from economy.audience import AudienceConfig, make_audience
 from economy.billing import HostingBiller
 from economy.catalog import Catalog
 from economy.config import EconomyConfig
@@ -49,7 +49,7 @@ class Market:
         self.stations = list(stations)
         self.biller = biller
         self.economy = economy
-        self.audience = Audience(
+        self.audience = make_audience(
             env,
             bus,
             audience,
@@ -59,14 +59,9 @@ class Market:
             clock,
             streams.child_seed("audience"),
         )
-        population = (
-            audience.listeners
-            if audience.mode == "simulated"
-            else audience.fixed_aqh * len(self.stations)
-        )
         self.listeners = ListenerDesk(
             env, bus, ledger, listeners, self.stations, catalog, self.audience,
-            population, streams,
+            self.audience.population, streams,
         )  # fmt: skip
         self.book = NegotiationBook(bus)
         roster = make_sponsors(sponsors, catalog.genres, streams)

@@ -9,10 +9,10 @@ from sqlalchemy import Connection, Engine, func, select
 
 from analysis.reader import read_run
 from economy.airplay import SegmentKind, SegmentSource, SegmentStatus
-from economy.audience import RatingsRow
 from economy.contracts import ContractRow
 from economy.ledger import LedgerRow
 from economy.listeners import MessageRow
+from economy.ratings_book import RatingsRow
 from sim.events import FaultRow, ModelCallRow
 from sim.runstate import run_state
 from sim.store import RunRow

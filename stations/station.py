@@ -15,54 +15,35 @@ tools and memory a station has is its harness.
 
 Nothing a model says ends a run: what goes wrong is published as a ``Fault``
 of one of the ``StationFault`` kinds, and automation carries on.
+
+This module is the on-air loop, the asking for turns and the chat memory; what
+the station shows its model is ``stations.observing``, how it applies the answers
+``stations.applying``, what it is built from ``stations.station_world`` and its
+fault kinds ``stations.faults``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import deque
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Generator
 from typing import Any
 
 import simpy
 
 from economy.airplay import SegmentKind, SegmentSource, SegmentStatus
-from economy.billing import HostingBiller
-from economy.catalog import Catalog, Song
-from economy.ledger import Ledger
-from economy.licensing import Licenses
-from economy.market import Market
-from sim.bus import EventBus
-from sim.clock import SimClock
-from sim.dispatch import Dispatcher
-from sim.events import Fault, fault_kinds
+from economy.catalog import Song
 from sim.models.base import ModelRequest, ModelResponse, sha256_text
 from sim.rng import RngStreams
-from sim.safejson import UnsafeJSON, loads_bounded
 from sim.text import excerpt
-from sim.vocabulary import Vocabulary
-from stations.brain import (
-    Observation,
-    Voice,
-    dedicated_request,
-    talk_request,
-    turn_request,
-    whole_sentences,
-)
-from stations.clock import ClockConfig
-from stations.config import ModelSpec
-from stations.harness import HarnessConfig, Memory, Tool, TurnShape
-from stations.programming import PlayHistory, RulesConfig
-from stations.records import SegmentAired, StationOnAir, TurnTaken
-from stations.sections import Applied, DedicatedTurn, Section, SectionWorld, registered
-from stations.turn import CoreTurn, TurnError, parse_turn
-
-CANDIDATES_SHOWN = 6
-FOR_SALE_SHOWN = 3
-RATINGS_SHOWN = 4
-_SPACE = re.compile(r"\s+")
+from stations.applying import Applying
+from stations.brain import Voice, dedicated_request, talk_request, turn_request
+from stations.faults import StationFault
+from stations.harness import Memory, TurnShape
+from stations.observing import Observing
+from stations.programming import PlayHistory
+from stations.records import SegmentAired, StationOnAir
+from stations.sections import DedicatedTurn, Section, SectionWorld, registered
+from stations.station_world import QueueItem, StationIdentity, StationWorld
 
 HOUSE_PROMOS = (
     "{name}, {city}'s own. Tell a friend, and keep it right here on {call}.",
@@ -71,64 +52,13 @@ HOUSE_PROMOS = (
 )
 
 
-@fault_kinds
-class StationFault(Vocabulary):
-    """What the station logs when its model's answer cannot be used as it is."""
-
-    MODEL_ERROR = "model_error"  # the call failed (the provider's error is the detail)
-    INVALID_OUTPUT = "invalid_output"  # an answer that is not a turn (or no words)
-    TURN_REFUSED = "turn_refused"  # a section refused the turn as a whole
-    IGNORED_FIELDS = "ignored_fields"  # fields that are not part of a turn
-    RULE_REJECTED = "rule_rejected"  # a move the rules refuse (a song it does not own)
-    APPLY_ERROR = "apply_error"  # applying the answer raised: the last guard caught it
-    TRANSCRIPT_DROPPED = "transcript_dropped"  # chat history past its budget
-
-
-@dataclass(slots=True, frozen=True)
-class StationIdentity:
-    call_sign: str
-    name: str
-    city: str
-    seed: int
-    spec: ModelSpec
-    model_name: str
-    system_prompt: str
-    harness: HarnessConfig = field(default_factory=HarnessConfig)
-
-
-@dataclass(slots=True)
-class _Item:
-    kind: SegmentKind  # song | talk
-    source: SegmentSource
-    song: Song | None = None
-    text: str = ""
-    ref: str | None = None  # what the talk answers (a call or a letter)
-
-
-@dataclass(slots=True)
-class StationWorld:
-    """The shared services a station works with (built by the composition root)."""
-
-    env: simpy.Environment
-    bus: EventBus
-    dispatcher: Dispatcher
-    catalog: Catalog
-    ledger: Ledger
-    licenses: Licenses
-    biller: HostingBiller
-    rules: RulesConfig
-    clock_cfg: ClockConfig
-    clock: SimClock
-    market: Market
-
-
-class Station:
+class Station(Observing, Applying):
     def __init__(self, world: StationWorld, identity: StationIdentity, streams: RngStreams):
         self.w = world
         self.id = identity
         self.cs = identity.call_sign
         self.history = PlayHistory(world.rules)
-        self.queue: deque[_Item] = deque()
+        self.queue: deque[QueueItem] = deque()
         self._rng_rotation = streams.stream("station", self.cs, "rotation")
         self._rng_observe = streams.stream("station", self.cs, "observe")
         self._rng_model = streams.stream("station", self.cs, "model-seed")
@@ -340,24 +270,11 @@ class Station:
             if talk:
                 self.queue.insert(
                     min(queued_at, len(self.queue)),
-                    _Item(SegmentKind.TALK, SegmentSource.MODEL, text=talk),
+                    QueueItem(SegmentKind.TALK, SegmentSource.MODEL, text=talk),
                 )
                 self.recent_talk.append(talk)
                 self._remember(request, said)
         self.thinking = False
-
-    def _spoken(self, response: ModelResponse, what: str) -> str:
-        """Plain words from a text request, as they may air ("" with a logged fault if none)."""
-        if not response.ok:
-            self._fault(StationFault.MODEL_ERROR, response.error or "unknown error")
-            return ""
-        words = self._clean_talk(whole_sentences(response.text))
-        if not words:
-            self._fault(
-                StationFault.INVALID_OUTPUT,
-                f"{what}: no words; output: {excerpt(response.text, 200)}",
-            )
-        return words
 
     # -- memory ---------------------------------------------------------------------------
     def _history(self) -> list[dict[str, str]]:
@@ -410,220 +327,10 @@ class Station:
             if song is None:
                 self._fault(StationFault.RULE_REJECTED, f"play {song_id}: not in the library")
             else:
-                self.queue.appendleft(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
+                self.queue.appendleft(QueueItem(SegmentKind.SONG, SegmentSource.MODEL, song=song))
         for words, ref in reversed(applied.talk):
-            self.queue.appendleft(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=words, ref=ref))
+            self.queue.appendleft(
+                QueueItem(SegmentKind.TALK, SegmentSource.MODEL, text=words, ref=ref)
+            )
         for reason in applied.refused:
             self._fault(StationFault.RULE_REJECTED, reason)
-
-    def _answer(
-        self, response: ModelResponse, turn: DedicatedTurn, text: bool
-    ) -> tuple[dict[str, Any] | None, str]:
-        """The answer of a turn of its own as data, or None and why."""
-        if not response.ok:
-            return None, f"model error: {response.error or 'unknown'}"
-        if text:
-            words = whole_sentences(response.text)
-            return ({turn.text_field: words}, "") if words.strip() else (None, "empty answer")
-        try:
-            data = loads_bounded(response.text.strip(), max_chars=8_000, max_depth=4)
-        except UnsafeJSON as exc:
-            return None, f"invalid output: {exc}"
-        if not isinstance(data, dict):
-            return None, "invalid output: not a JSON object"
-        return data, ""
-
-    def observe(self) -> Observation:
-        w = self.w
-        now = w.env.now
-        at = max(now, self.now_ends_s)
-        library = w.licenses.library(self.cs)
-        candidates = self.history.rotation_order(
-            library.values(), at, self._rng_observe, limit=CANDIDATES_SHOWN
-        )
-        query = self.search_query or (
-            self.now_playing.genre
-            if self.now_playing
-            else self._rng_observe.choice(w.catalog.genres)
-        )
-        for_sale = [s for s in w.catalog.search(query, limit=60) if s.id not in library]
-        for_sale = for_sale[:FOR_SALE_SHOWN]
-        candidates = candidates[:CANDIDATES_SHOWN]
-        views: dict[str, Any] = {}
-        lines: list[str] = []
-        schema: dict[str, dict[str, Any]] = {}
-        instructions: list[str] = []
-        for section in self.sections:
-            view = section.view()
-            if view is None:
-                continue
-            views[section.tool] = view
-            lines.extend(section.lines(view))
-            schema.update(section.schema(view))
-            if section.instruction:
-                instructions.append(section.instruction)
-            for song, _cents in section.requests(view):  # a requested song can be acted on
-                if song.id in library:
-                    if song not in candidates and self.history.violation(song, at) is None:
-                        candidates.append(song)
-                elif song not in for_sale:
-                    for_sale.append(song)
-        audience = w.market.audience
-        return Observation(
-            station=self.cs,
-            name=self.id.name,
-            city=self.id.city,
-            clock=w.clock.label(now),
-            daypart=w.clock.daypart(now),
-            now_playing=self.now_playing,
-            remaining_s=max(0.0, self.now_ends_s - now),
-            balance_cents=w.ledger.balance(self.cs),
-            fee_cents_per_day=w.biller.fee_cents,
-            song_price_cents=w.licenses.song_price_cents,
-            library_size=len(library),
-            candidates=candidates,
-            for_sale=for_sale,
-            search_query=query,
-            recent_talk=list(self.recent_talk),
-            notes=list(self.notes),
-            listeners_now=audience.listeners_now(self.cs),
-            ratings=[
-                (w.clock.label(q), aqh, share)
-                for q, aqh, share in audience.recent(self.cs, RATINGS_SHOWN)
-            ],
-            tools=tuple(self.harness.tools),
-            memory=self.harness.memory,
-            sections=views,
-            section_lines=lines,
-            section_schema=schema,
-            section_instructions=instructions,
-        )
-
-    def _apply(self, response: ModelResponse) -> CoreTurn | None:
-        """Apply a turn's structured answer; None when there was nothing to apply."""
-        if not response.ok:
-            self._fault(StationFault.MODEL_ERROR, response.error or "unknown error")
-            self._turn_taken(None, [], [], [f"model error: {response.error}"])
-            return None
-        try:
-            turn = parse_turn(response.text)
-        except TurnError as exc:
-            self._fault(
-                StationFault.INVALID_OUTPUT, f"{exc}; output: {excerpt(response.text, 300)}"
-            )
-            self._turn_taken(None, [], [], [f"invalid output: {exc}"])
-            return None
-        obs_views = self._views_now()
-        parts = {s.tool: _part(turn, s) for s in self.sections}
-        for section in self.sections:
-            view = obs_views.get(section.tool)
-            why = section.check(view, parts[section.tool]) if view is not None else ""
-            if why:  # the harness requires what the turn left out: automation takes over
-                self._fault(StationFault.TURN_REFUSED, why)
-                self._turn_taken(None, [], [], [f"refused: {why}"])
-                return None
-        if turn.ignored_fields:
-            ignored = ", ".join(turn.ignored_fields)
-            self._fault(StationFault.IGNORED_FIELDS, f"not part of a turn: {ignored}")
-        rejected = self._lacking_tools(turn)
-        bought: list[str] = []
-        if self.harness.has(Tool.BUY):
-            for song_id in list(dict.fromkeys(turn.buy))[:2]:  # a repeated id is one purchase
-                why = self.w.licenses.buy(self.cs, song_id)
-                if why is None:
-                    bought.append(song_id)
-                else:
-                    rejected.append(f"buy {song_id}: {why}")
-        talk = self._clean_talk(turn.talk)
-        if talk:
-            self.queue.append(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=talk))
-            self.recent_talk.append(talk)
-        library = self.w.licenses.library(self.cs)
-        queued: list[str] = []
-        if self.harness.has(Tool.QUEUE):
-            for song_id in list(dict.fromkeys(turn.queue))[:4]:  # a repeat is queued once
-                song = library.get(song_id)
-                if song is None:
-                    rejected.append(f"queue {song_id}: not in the library")
-                else:
-                    self.queue.append(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
-                    queued.append(song_id)
-        if self.harness.has(Tool.SEARCH):
-            self.search_query = turn.search.strip()[:60]
-        if self.harness.has(Tool.NOTES) and turn.notes.strip():
-            self.notes.append(turn.notes.strip()[:200])
-        invalid: list[str] = []
-        records: dict[str, Any] = {}
-        for section in self.sections:
-            part = parts[section.tool]
-            view = obs_views.get(section.tool)
-            if view is None and not any(part.values()):
-                continue  # nothing shown, nothing sent
-            applied = section.apply(view, part)
-            self._queue_applied(applied)
-            rejected.extend(applied.refused)
-            invalid.extend(applied.invalid)
-            records.update(applied.record)
-        for reason in rejected:
-            self._fault(StationFault.RULE_REJECTED, reason)
-        self._turn_taken(turn, queued, bought, rejected + invalid, records)
-        return turn
-
-    def _views_now(self) -> dict[str, Any]:
-        """What each section shows now (the turn answers what it was shown a moment ago)."""
-        return {s.tool: v for s in self.sections if (v := s.view()) is not None}
-
-    def _lacking_tools(self, turn: CoreTurn) -> list[str]:
-        """Refusals for what a turn tried with tools this station does not have."""
-        out = []
-        have = {f for s in self.sections for f in s.fields} | set(self.harness.tools) | {"talk"}
-        for name in type(turn).model_fields:
-            if name not in have and getattr(turn, name) not in (None, "", [], False):
-                out.append(f"{name}: not a tool of this station")
-        return out
-
-    def _queue_applied(self, applied: Applied) -> None:
-        for words, ref in applied.talk:
-            self.queue.append(_Item(SegmentKind.TALK, SegmentSource.MODEL, text=words, ref=ref))
-        library = self.w.licenses.library(self.cs)
-        for song_id in applied.songs:
-            song = library.get(song_id)
-            if song is not None:
-                self.queue.append(_Item(SegmentKind.SONG, SegmentSource.MODEL, song=song))
-
-    def _clean_talk(self, text: str) -> str:
-        """Words as they may air: spacing folded, at most ``max_talk_words`` words (and, so
-        one endless "word" from a model cannot fill the log, ~16 characters a word)."""
-        limit = self.w.clock_cfg.max_talk_words
-        words = _SPACE.sub(" ", text[: limit * 16]).strip().split(" ")
-        return " ".join(words[:limit]).strip()
-
-    def _fault(self, kind: StationFault, detail: str) -> None:
-        self.w.bus.publish(Fault(self.w.env.now, self.cs, kind, detail))
-
-    def _turn_taken(
-        self,
-        turn: CoreTurn | None,
-        queued: list[str],
-        bought: list[str],
-        rejected: list[str],
-        records: Mapping[str, Any] | None = None,
-    ) -> None:
-        self.w.bus.publish(
-            TurnTaken(
-                self.w.env.now,
-                self.cs,
-                turn is not None,
-                turn.talk if turn else "",
-                json.dumps(queued),
-                json.dumps(bought),
-                json.dumps(rejected),
-                turn.search if turn else "",
-                turn.notes if turn else "",
-                json.dumps(dict(records or {}), ensure_ascii=False),
-            )
-        )
-
-
-def _part(turn: CoreTurn, section: Section) -> dict[str, Any]:
-    return {name: getattr(turn, name) for name in section.fields}

@@ -6,19 +6,15 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
-from typing import Any
+from typing import Any, get_args
 
 import numpy as np
 import pytest
 import simpy
 from pydantic import ValidationError
 
-from economy.audience import (
-    Audience,
-    AudienceConfig,
-    DaypartRatings,
-    RatingsSnapshot,
-)
+from economy.audience import IMPLEMENTATIONS, Audience, AudienceConfig, make_audience
+from economy.ratings_book import DaypartRatings, RatingsSnapshot
 from sim.bus import EventBus
 from sim.clock import QUARTER_HOUR_S, SimClock
 from sim.events import Event
@@ -103,7 +99,7 @@ def world(
     events: list[Event] = []
     bus.subscribe(events.append, RatingsSnapshot, DaypartRatings)
     clock = SimClock(start)
-    aud = Audience(env, bus, cfg, names, GENRES, genre_of, clock, seed)
+    aud = make_audience(env, bus, cfg, names, GENRES, genre_of, clock, seed)
     w = World(env, aud, clock, events)
     if stations is None:
         rng = np.random.default_rng(seed + 1000)
@@ -257,6 +253,7 @@ def test_fixed_mode_publishes_constant_ratings() -> None:
     assert w.aud.listeners_now("KBBB") == 250
     assert w.aud.satisfaction("KBBB") == 0.5
     assert w.aud.latest("KCCC") == (250, 0.25)
+    assert w.aud.population == 4 * 250
     parts = w.dayparts()
     assert [(d.daypart, d.quarters, d.avg_aqh) for d in parts[::4]] == [
         ("overnight", 24, 250.0),
@@ -333,6 +330,12 @@ def test_repeats_and_long_talk_cost_listening() -> None:
 
 
 # -- configuration -----------------------------------------------------------------------
+def test_every_mode_has_an_implementation() -> None:
+    assert set(IMPLEMENTATIONS) == set(get_args(AudienceConfig.model_fields["mode"].annotation))
+    w = world(AudienceConfig(listeners=1_234), ["KAAA"])
+    assert w.aud.population == 1_234
+
+
 def test_config_is_documented_and_checked() -> None:
     for name, field in AudienceConfig.model_fields.items():
         assert field.description, name

@@ -1,5 +1,8 @@
 """The market end to end: a day of the default scenario's shape, money that adds up,
-payments only for spots that aired, and listener prompt injections that move nothing."""
+payments only for spots that aired, and listener prompt injections that move nothing.
+Longer than 400 lines because its tests share two expensive module-scoped runs (a day and
+three days of the default scenario); split across modules, each part would simulate them
+again."""
 
 from __future__ import annotations
 
