@@ -3,7 +3,7 @@
 Two ways to reach the same engine:
 
 * ``"pyttsx3"``: pyttsx3's espeak driver and its ``save_to_file`` (through
-  :class:`audio.speech.EspeakSynth`, which works around the driver's races). This is what
+  :class:`audio.espeak.EspeakSynth`, which works around the driver's races). This is what
   ``backend="auto"`` uses, and it works on the development machine (pyttsx3 2.99, espeak-ng 1.51).
 * ``"espeak-ng"``: the ``espeak-ng`` program (``espeak-ng -w part.wav -s RATE -v VOICE``, text on
   stdin). ``auto`` falls back to it when pyttsx3 or libespeak-ng cannot be loaded, when the
@@ -84,7 +84,7 @@ def render_wav(
 
     Each station reads in its own voice (the one :meth:`audio.speech.Speaker.voice_for` picks)
     unless ``voice`` names one espeak-ng voice for all. Text is cleaned with
-    :func:`audio.speech.speakable`; segments with nothing speakable are skipped. The rate is
+    :func:`audio.voices.speakable`; segments with nothing speakable are skipped. The rate is
     clamped to espeak-ng's 80–450 wpm. Returns the file's duration in seconds."""
     if gap_s < 0:
         raise ValueError("gap_s must not be negative")

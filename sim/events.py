@@ -11,7 +11,7 @@ they mean. Column options (a wider integer, an index) go in the field's
 metadata through ``column()``.
 
 A ``Fault``'s kind is a member of a ``StrEnum`` that the module raising it owns
-(``stations.station.StationFault``, ``economy.billing.BillingFault``, ...); each
+(``stations.faults.StationFault``, ``economy.billing.BillingFault``, ...); each
 such enum registers itself with ``@fault_kinds``, so ``FAULT_KINDS`` lists every
 fault kind there is once those modules are imported.
 """

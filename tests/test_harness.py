@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+import stations.applying
+import stations.faults
+import stations.observing
 import stations.station
+import stations.station_world
 from personafm.providers import providers_for
 from personafm.scenario import ScenarioError, parse_scenario
 from sim.models.base import ModelRequest, ModelResponse
@@ -211,11 +215,13 @@ def test_harness_settings_are_checked_and_inherited() -> None:
 
 
 def test_the_station_names_no_section() -> None:
-    """Sections plug in through the registry: the station module never names one."""
-    source = inspect.getsource(stations.station).lower()
-    for name in ("callin", "call-in", "caller", "mail", "inbox", "negotiation", "contract",
-                 "donation"):  # fmt: skip
-        assert name not in source, name
+    """Sections plug in through the registry: the station's modules never name one."""
+    for module in (stations.station, stations.applying, stations.observing,
+                   stations.station_world, stations.faults):  # fmt: skip
+        source = inspect.getsource(module).lower()
+        for name in ("callin", "call-in", "caller", "mail", "inbox", "negotiation", "contract",
+                     "donation"):  # fmt: skip
+            assert name not in source, (module.__name__, name)
 
 
 class Weather(Section):

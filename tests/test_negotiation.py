@@ -1,5 +1,5 @@
 """Sponsor negotiation: the alternating-offers protocol and Faratin et al.'s tactics. Longer
-than 400 lines because it tests one module (``economy.negotiation``) from the concession
+than 400 lines because it tests one package (``economy.negotiation``) from the concession
 curve up to whole bargains and a property test, and the later sections build on the book,
 fault and move helpers at its top; each section is short."""
 
