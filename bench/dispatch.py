@@ -36,7 +36,6 @@ from sim.events import BlobRow, ModelCallRow
 from sim.models.base import ModelRequest
 from sim.models.local import LocalLlamaProvider
 from sim.models.openai_provider import OpenAIProvider
-from sim.models.retry import RetryPolicy
 from sim.store import open_store
 from stations.turn import turn_schema
 from testkit.servers import ScriptedOpenAIServer
@@ -60,9 +59,8 @@ def _request(station: str) -> ModelRequest:
 def per_instant(server_url: str, n: int, concurrency: int, instants: int) -> float:
     """Mean wall seconds to resolve one instant at which ``n`` stations ask at once."""
     env = simpy.Environment()
-    provider = OpenAIProvider(
+    provider = OpenAIProvider(  # one attempt per call: no retry wrapper
         api_key="bench", base_url=server_url, max_concurrency=concurrency,
-        retry=RetryPolicy(max_retries=0),
     )  # fmt: skip
     dispatcher = Dispatcher(env, EventBus(), {"bench": provider})
     times = []

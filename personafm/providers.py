@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from personafm.scenario import Scenario
@@ -18,9 +19,11 @@ from sim.models.chaos import ChaosProvider, ChaosSettings, ChaosTransport
 from sim.models.hosted import NO_KEY
 from sim.models.local import LocalLlamaProvider
 from sim.models.registry import ProviderSetup, build_provider
+from sim.models.retry import RetryPolicy
 from sim.models.spec import ModelSettings
+from sim.models.wrappers import wrap_route
 from sim.rng import RngStreams
-from stations.station import StationIdentity
+from stations.station_world import StationIdentity
 
 
 @dataclass(slots=True, frozen=True)
@@ -74,11 +77,12 @@ def build_providers(
     clock: Callable[[], float] | None = None,
 ) -> dict[str, Provider]:
     """One provider per route in use by stations or by model-driven sponsors, each made by
-    the factory its name registered (``sim.models.registry``).
-
-    A route some of whose users set ``chaos`` gets its provider wrapped in a
-    :class:`ChaosProvider` (seeded from the run seed and the route); ``clock`` is the
-    simulated now for its outage windows (``build_world`` binds it when not given).
+    the factory its name registered (``sim.models.registry``) and wrapped by
+    ``sim.models.wrappers.wrap_route``: retries (``max_retries``, jitter seeded by the run
+    seed) around one that makes single attempts (a hosted one) and, for a route some of
+    whose users set ``chaos``, a :class:`ChaosProvider` around that (seeded from the run
+    seed and the route); ``clock`` is the simulated now for its outage windows
+    (``build_world`` binds it when not given).
     """
     check_keys(identities, sponsor, environ)
     providers: dict[str, Provider] = {}
@@ -101,11 +105,24 @@ def build_providers(
             transport=transport,
             shared=shared,
         )
-        inner = build_provider(setup)
-        providers[key] = (
-            chaos_wrapper(inner, key, run_seed, callers, others, transport, clock)
+        chaos = (
+            partial(
+                chaos_wrapper,
+                route=key,
+                run_seed=run_seed,
+                callers=callers,
+                others=others,
+                transport=transport,
+                clock=clock,
+            )
             if chaotic
-            else inner
+            else None
+        )
+        providers[key] = wrap_route(
+            build_provider(setup),
+            retry=RetryPolicy(max_retries=spec.max_retries),
+            seed=run_seed,
+            chaos=chaos,
         )
     return providers
 

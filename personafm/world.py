@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
 
 import simpy
 
@@ -16,13 +16,17 @@ from economy.market import Market
 from personafm.scenario import Scenario
 from sim.bus import EventBus
 from sim.clock import SimClock
-from sim.dispatch import Dispatcher
+from sim.dispatch import Dispatcher, announce_waits
 from sim.models.base import Provider
 from sim.models.chaos import bind_clock
 from sim.models.local import smollm2_path
+from sim.models.prices import PriceTable
+from sim.models.wrappers import compose
+from sim.replay import Replay
 from sim.rng import RngStreams, derive_seed
 from stations.records import SegmentAired
-from stations.station import Station, StationIdentity, StationWorld
+from stations.station import Station
+from stations.station_world import StationIdentity, StationWorld
 
 
 @dataclass(slots=True)
@@ -75,16 +79,34 @@ def build_world(
     providers: dict[str, Provider],
     identities: list[StationIdentity],
     catalog: Catalog | None = None,
-    **dispatch: Any,
+    *,
+    prices: PriceTable | None = None,
+    cost_limit_usd: float | None = None,
+    replay: Replay | None = None,
+    replay_until_s: float = math.inf,
+    replay_matching: bool = False,
 ) -> World:
-    """Assemble the run; ``dispatch`` goes to the Dispatcher (prices, cost limit, replay)."""
+    """Assemble the run. The model calls go through ``providers`` (one per route) wrapped in
+    the run-wide layers (``sim.models.wrappers.compose``): ``replay`` answers requests
+    before ``replay_until_s`` (after it too, with ``replay_matching``, while a caller's
+    requests match), ``cost_limit_usd`` caps what live calls may cost (by ``prices``)."""
     env = simpy.Environment()
     bind_clock(providers, lambda: env.now)  # chaos outage windows are in simulated time
     catalog = catalog or bundled_catalog()
     eco = scenario.economy
     run_seed = scenario.run.seed
+    model = compose(
+        providers,
+        clock=lambda: env.now,
+        prices=prices,
+        cost_limit_usd=cost_limit_usd,
+        replay=replay,
+        replay_until_s=replay_until_s,
+        replay_matching=replay_matching,
+        before_send=announce_waits,
+    )
     dispatcher = Dispatcher(
-        env, bus, providers, record_requests=scenario.run.record_requests, **dispatch
+        env, bus, model, record_requests=scenario.run.record_requests, prices=prices
     )
     ledger = Ledger(env, bus)
     licenses = Licenses(catalog, ledger, cents(eco.song_price_usd))

@@ -11,6 +11,7 @@ import pytest
 from sim.models.anthropic_provider import AnthropicProvider
 from sim.models.base import ModelRequest, ProviderError
 from sim.models.retry import RetryPolicy
+from sim.models.wrappers import Retry
 from stations.turn import parse_turn, turn_schema
 from testkit.servers import Behaviour, ScriptedAnthropic, SleepRecorder
 
@@ -40,12 +41,13 @@ def turn_request(**params: Any) -> ModelRequest:
 
 
 def provider_for(
-    mock: ScriptedAnthropic, sleep: SleepRecorder | None = None, **kwargs: Any
-) -> AnthropicProvider:
-    kwargs.setdefault("retry", FAST)
-    return AnthropicProvider(
-        api_key=KEY, http_client=mock.client(), sleep=sleep or SleepRecorder(), **kwargs
-    )
+    mock: ScriptedAnthropic,
+    sleep: SleepRecorder | None = None,
+    retry: RetryPolicy = FAST,
+    **kwargs: Any,
+) -> Retry:
+    provider = AnthropicProvider(api_key=KEY, http_client=mock.client(), **kwargs)
+    return Retry(provider, retry, sleep=sleep or SleepRecorder())
 
 
 def test_wire_format_and_tool_use_answer() -> None:

@@ -24,6 +24,7 @@ from sim.models.base import ModelRequest, ModelResponse
 from sim.models.chaos import EXCLUSIVE, ChaosProvider, ChaosSettings, ChaosTransport
 from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
+from sim.models.wrappers import Retry
 from stations.turn import TurnError, parse_turn, turn_schema
 from testkit.helpers import export_rows, query_run, run, scripted_toml
 from testkit.servers import ScriptedOpenAIServer, SleepRecorder
@@ -208,12 +209,14 @@ def test_http_bursts_go_through_the_real_retry_path() -> None:
     transport = ChaosTransport()
     settings = ChaosSettings(http_429=0.5, http_5xx=0.5, retry_after_s=0.25, burst_max=3)
     with ScriptedOpenAIServer() as server:  # every request: a valid tool call
-        inner = OpenAIProvider(
-            api_key="sk-test",
-            base_url=server.base_url,
-            retry=RetryPolicy(max_retries=1),
+        inner = Retry(
+            OpenAIProvider(
+                api_key="sk-test",
+                base_url=server.base_url,
+                http_client=httpx2.Client(transport=transport),
+            ),
+            RetryPolicy(max_retries=1),
             sleep=sleep,
-            http_client=httpx2.Client(transport=transport),
         )
         provider = ChaosProvider(
             inner, settings, random.Random(3), lambda: 0.0, transport=transport

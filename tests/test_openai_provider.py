@@ -11,6 +11,7 @@ import pytest
 from sim.models.base import ModelRequest, ModelResponse, ProviderError
 from sim.models.openai_provider import OpenAIProvider
 from sim.models.retry import RetryPolicy
+from sim.models.wrappers import Retry
 from stations.turn import TurnError, parse_turn, turn_schema
 from testkit.servers import (
     MALFORMED_ARGUMENTS,
@@ -45,13 +46,14 @@ def turn_request(max_tokens: int = 400) -> ModelRequest:
 
 
 def scripted_provider(
-    server: ScriptedOpenAIServer, sleep: SleepRecorder | None = None, **kwargs: Any
-) -> OpenAIProvider:
-    kwargs.setdefault("retry", FAST)
+    server: ScriptedOpenAIServer,
+    sleep: SleepRecorder | None = None,
+    retry: RetryPolicy = FAST,
+    **kwargs: Any,
+) -> Retry:
     kwargs.setdefault("timeout_s", 5.0)
-    return OpenAIProvider(
-        api_key=KEY, base_url=server.base_url, sleep=sleep or SleepRecorder(), **kwargs
-    )
+    provider = OpenAIProvider(api_key=KEY, base_url=server.base_url, **kwargs)
+    return Retry(provider, retry, sleep=sleep or SleepRecorder())
 
 
 def assert_valid_turn(response: ModelResponse) -> None:
@@ -76,8 +78,7 @@ def test_llama_server_answers_a_forced_turn(
         base_url=llama_server_url,
         structured=structured,
         timeout_s=60,
-        retry=RetryPolicy(max_retries=0),  # a retry would only queue behind the slow call
-    )
+    )  # no Retry around it: a retry would only queue behind the slow call
     response = provider.complete(turn_request())
     assert_valid_turn(response)
     assert response.finish_reason == finish
@@ -162,8 +163,8 @@ def test_rate_limit_honours_retry_after_then_succeeds() -> None:
 def test_retry_after_is_capped_and_really_waited() -> None:
     script = (Behaviour.status(429, retry_after="30"), Behaviour.ok())
     with ScriptedOpenAIServer(*script) as server:
-        provider = OpenAIProvider(
-            api_key=KEY, base_url=server.base_url, retry=RetryPolicy(max_delay_s=0.2)
+        provider = Retry(
+            OpenAIProvider(api_key=KEY, base_url=server.base_url), RetryPolicy(max_delay_s=0.2)
         )
         start = time.perf_counter()
         response = provider.complete(turn_request())

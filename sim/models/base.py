@@ -63,6 +63,13 @@ class ModelRequest:
 
 @dataclass(slots=True)
 class ModelResponse:
+    """A model's answer (or a failure, ``ok=False`` with ``error``).
+
+    ``source`` says where it came from: ``"live"`` (a provider answered) or ``"replay"``
+    (a recording did, ``sim.models.wrappers.Replaying``). It is provenance, not content:
+    not compared, not shown in reprs.
+    """
+
     text: str
     input_tokens: int = 0
     output_tokens: int = 0
@@ -70,6 +77,7 @@ class ModelResponse:
     ok: bool = True
     error: str | None = None
     finish_reason: str | None = None
+    source: Literal["live", "replay"] = field(default="live", compare=False, repr=False)
 
 
 class Provider(Protocol):

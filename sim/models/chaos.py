@@ -18,9 +18,9 @@ Every injected fault says what it was: a failed call's error starts with
 ``chaos: <kind>:`` (the station logs it as a ``model_error`` fault with that
 detail), a mangled answer has ``finish_reason = "chaos:<kind>"`` in
 ``model_calls``. Against a hosted provider, 429/5xx bursts are served at the HTTP
-level (:class:`ChaosTransport`), so the provider's real retry path, with its
-``Retry-After`` handling, answers them; a burst its retries absorb is counted as
-``recovered``.
+level (:class:`ChaosTransport`), so the real retry path (the ``Retry`` wrapper inside
+this one, ``sim.models.wrappers``), with its ``Retry-After`` handling, answers them; a
+burst its retries absorb is counted as ``recovered``.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ class ChaosTransport(httpx2.BaseTransport):
 
     :class:`ChaosProvider` arms it in the calling thread just before the wrapped
     provider's call (the SDK sends from that same thread), so a burst meets the
-    provider's own retries and ``Retry-After`` handling, exactly as a real one would.
+    retries around the provider and their ``Retry-After`` handling, exactly as a real
+    one would.
     """
 
     def __init__(self, inner: httpx2.BaseTransport | None = None) -> None:

@@ -9,10 +9,11 @@ the spirit of Inspect's ``@modelapi``.
 The scenario validator (which names exist, which need a model name), the key check
 (which variable holds the key, whether one is needed), the dry run and the price lookup
 (which cost nothing) ask the registry. Behaviour that applies to any provider (retries
-inside the SDK-backed ones, concurrency limits, cost caps, recording and replay, chaos)
-is composed around the provider it returns, never built into one. The built-in
-providers register in ``sim.models.builtin``, loaded on first use; ``scripted`` registers
-in ``stations.personas``.
+for those that make single attempts, like the SDK-backed ones; concurrency limits, cost
+caps, recording and replay, chaos) is composed around the provider it returns, never
+built into one (``sim.models.wrappers``). The built-in providers register in
+``sim.models.builtin``, loaded on first use; ``scripted`` registers in
+``stations.personas``.
 """
 
 from __future__ import annotations
@@ -95,17 +96,14 @@ def build_provider(setup: ProviderSetup) -> Provider:
 
 def hosted_kwargs(setup: ProviderSetup) -> dict[str, Any]:
     """The settings every SDK-backed provider takes, from ``setup`` (its HTTP through the
-    chaos transport when there is one, so the provider's own retries answer its faults)."""
-    from sim.models.retry import RetryPolicy
-
+    chaos transport when there is one, so the retries wrapped around it answer its faults).
+    Retries are not among them: ``sim.models.wrappers.wrap_route`` composes them."""
     spec = setup.spec
     common: dict[str, Any] = {
         "api_key": setup.api_key,
         "base_url": spec.base_url or None,
         "max_concurrency": spec.max_concurrency,
         "timeout_s": spec.timeout_s,
-        "retry": RetryPolicy(max_retries=spec.max_retries),
-        "seed": setup.run_seed,
     }
     if setup.transport is not None:
         import httpx2

@@ -2,7 +2,9 @@
 
 The SDKs' own retries are switched off (``max_retries=0``) so every retry
 happens here, where it is logged and counted and where the delay comes from a
-seeded rng instead of the global one.
+seeded rng instead of the global one. A provider that can make single attempts
+(:class:`Attempts`, e.g. ``HostedProvider``) is retried by the ``Retry`` wrapper
+(``sim.models.wrappers``), which runs :func:`complete_with_retries`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from sim.models.base import ModelRequest, ModelResponse
 from sim.redact import redact
 
 T = TypeVar("T")
@@ -64,6 +67,82 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+NO_RETRY = RetryPolicy(max_retries=0)  # one attempt
+
+
+@runtime_checkable
+class Attempts(Protocol):
+    """A provider whose calls can be retried one attempt at a time (``HostedProvider``).
+
+    ``prepare`` builds a call's arguments once; ``send`` makes one attempt and raises
+    what the SDK raises; ``read`` turns the SDK's answer into (text, input tokens,
+    output tokens, finish reason); ``classify`` says whether an error is worth retrying
+    and how long the server asked to wait; ``failure`` describes a failed call after
+    ``attempts`` attempts without the key.
+    """
+
+    name: str
+    max_concurrency: int
+
+    def complete(self, request: ModelRequest) -> ModelResponse: ...
+
+    def prepare(self, request: ModelRequest) -> Any: ...
+
+    def send(self, prepared: Any) -> Any: ...
+
+    def read(self, request: ModelRequest, answer: Any) -> tuple[str, int, int, str | None]: ...
+
+    def classify(self, exc: BaseException) -> tuple[bool, float | None]: ...
+
+    def failure(self, exc: BaseException, attempts: int) -> str: ...
+
+
+def complete_with_retries(
+    provider: Attempts,
+    request: ModelRequest,
+    policy: RetryPolicy,
+    *,
+    rng: random.Random,
+    sleep: Callable[[float], object] = time.sleep,
+    on_retry: Callable[[int, BaseException, float], object] | None = None,
+) -> ModelResponse:
+    """``provider``'s answer to ``request``, its attempts retried under ``policy``; never raises.
+
+    A failed call (an error not worth retrying, or the last one) is a response with
+    ``ok=False`` and ``provider.failure``'s description; an empty answer is a failure
+    too (``"empty response"``, not retried). ``latency_s`` covers every attempt and wait.
+    """
+    start = time.perf_counter()
+    attempts = 0
+    try:
+        prepared = provider.prepare(request)
+
+        def call() -> Any:
+            nonlocal attempts
+            attempts += 1
+            return provider.send(prepared)
+
+        answer, _ = call_with_retries(
+            call, policy, classify=provider.classify, rng=rng, sleep=sleep, on_retry=on_retry
+        )
+        text, input_tokens, output_tokens, finish = provider.read(request, answer)
+    except Exception as exc:  # a failed call must never reach the simulation
+        return ModelResponse(
+            text="",
+            latency_s=time.perf_counter() - start,
+            ok=False,
+            error=provider.failure(exc, attempts),
+        )
+    ok = bool(text.strip())
+    return ModelResponse(
+        text=text,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_s=time.perf_counter() - start,
+        ok=ok,
+        error=None if ok else "empty response",
+        finish_reason=finish,
+    )
 
 
 def call_with_retries(
