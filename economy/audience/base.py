@@ -17,6 +17,7 @@ import simpy
 if TYPE_CHECKING:
     from economy.airplay import Aired
     from economy.audience.config import AudienceConfig
+    from economy.ratings_book import RatingsBook
     from sim.bus import EventBus
     from sim.clock import SimClock
 
@@ -68,6 +69,28 @@ class AudienceFactory(Protocol):
         clock: SimClock,
         seed: int,
     ) -> Audience: ...
+
+
+class Rated:
+    """What both audiences share: the ratings come from their ``RatingsBook`` and the run
+    ends by closing their ``Steps`` process, then the book."""
+
+    env: simpy.Environment
+    _book: RatingsBook
+    _steps: Steps
+
+    def latest(self, station: str) -> tuple[int, float] | None:
+        """(AQH, share) of the last rated quarter hour, or None before the first."""
+        return self._book.latest(station)
+
+    def recent(self, station: str, n: int = 4) -> list[tuple[float, int, float]]:
+        """The last ``n`` rated quarters, oldest first: (quarter start, AQH, share)."""
+        return self._book.recent(station, n)
+
+    def close(self) -> None:
+        """Rate the quarter that ends now (if due) and report the daypart in progress."""
+        if self._steps.close():
+            self._book.close(float(self.env.now))
 
 
 class Steps:

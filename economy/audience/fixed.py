@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from economy.audience.base import Steps
+from economy.audience.base import Rated, Steps
 from economy.ratings_book import RatingsBook
 from sim.clock import QUARTER_HOUR_S
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sim.clock import SimClock
 
 
-class FixedAudience:
+class FixedAudience(Rated):
     """``fixed_aqh`` listeners per station, whatever is on air; rated every quarter hour."""
 
     def __init__(
@@ -58,19 +58,6 @@ class FixedAudience:
 
     def satisfaction(self, station: str) -> float:
         return 0.5
-
-    def latest(self, station: str) -> tuple[int, float] | None:
-        """(AQH, share) of the last rated quarter hour, or None before the first."""
-        return self._book.latest(station)
-
-    def recent(self, station: str, n: int = 4) -> list[tuple[float, int, float]]:
-        """The last ``n`` rated quarters, oldest first: (quarter start, AQH, share)."""
-        return self._book.recent(station, n)
-
-    def close(self) -> None:
-        """Rate the quarter that ends now (if due) and report the daypart in progress."""
-        if self._steps.close():
-            self._book.close(float(self.env.now))
 
     def _tick(self, t: float) -> None:
         persons = np.full(len(self.stations), self._aqh, dtype=np.int64)

@@ -33,7 +33,7 @@ import numpy as np
 import simpy
 from numpy.typing import NDArray
 
-from economy.audience.base import Steps
+from economy.audience.base import Rated, Steps
 from economy.audience.on_air import NEG, STEP_S, OnAir
 from economy.ratings_book import RatingsBook
 from sim.clock import QUARTER_HOUR_S
@@ -67,7 +67,7 @@ _AVAILABILITY: tuple[tuple[float, ...], ...] = (
 # fmt: on
 
 
-class SimulatedAudience:
+class SimulatedAudience(Rated):
     """Listeners of every station, stepped each simulated minute; rated by a RatingsBook."""
 
     def __init__(
@@ -156,19 +156,6 @@ class SimulatedAudience:
             self._sat_step = self._step_no
             self._sat = self._satisfaction_all()
         return float(self._sat[self._index[station]])
-
-    def latest(self, station: str) -> tuple[int, float] | None:
-        """(AQH, share) of the last rated quarter hour, or None before the first."""
-        return self._book.latest(station)
-
-    def recent(self, station: str, n: int = 4) -> list[tuple[float, int, float]]:
-        """The last ``n`` rated quarters, oldest first: (quarter start, AQH, share)."""
-        return self._book.recent(station, n)
-
-    def close(self) -> None:
-        """Rate the quarter that ends now (if due) and report the daypart in progress."""
-        if self._steps.close():
-            self._book.close(float(self.env.now))
 
     # -- the minute step ------------------------------------------------------------------
     def _tick(self, t: float) -> None:

@@ -89,5 +89,21 @@ class Provider(Protocol):
     def complete(self, request: ModelRequest) -> ModelResponse: ...
 
 
+class HoldsInner:
+    """What every wrapper of a provider does with the one it holds (``inner``): passes its
+    secrets on (the dispatcher keeps them out of every response) and closes it."""
+
+    inner: Provider
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(getattr(self.inner, "secrets", ()))
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+
 class ProviderError(Exception):
     """Raised by a provider when it cannot be set up (bad model path, missing key...)."""

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import httpx2
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.models.base import ModelRequest, ModelResponse, Provider
+from sim.models.base import HoldsInner, ModelRequest, ModelResponse, Provider
 from sim.rng import derive_seed
 
 log = logging.getLogger(__name__)
@@ -212,7 +212,7 @@ def _unbound_clock() -> float:
     raise RuntimeError("chaos: no simulated clock bound (build_world binds env.now)")
 
 
-class ChaosProvider:
+class ChaosProvider(HoldsInner):
     """Wraps ``inner`` and injects the faults ``settings`` asks for; never raises.
 
     ``callers`` overrides ``settings`` for the named callers (a station's call sign;
@@ -245,17 +245,7 @@ class ChaosProvider:
         self._lock = threading.Lock()
         self.injections: list[Injection] = []
 
-    # -- what callers see of the wrapped provider ------------------------------------------
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The wrapped provider's secrets: the dispatcher keeps them out of every response."""
-        return tuple(getattr(self.inner, "secrets", ()))
-
-    def close(self) -> None:
-        close = getattr(self.inner, "close", None)
-        if close is not None:
-            close()
-
+    # -- what callers see of the wrapped provider (``HoldsInner``: its secrets, close) ----
     def __getattr__(self, name: str) -> Any:  # counters and the like of the wrapped provider
         if name.startswith("_") or name == "inner":
             raise AttributeError(name)

@@ -46,7 +46,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from sim.models.base import ModelRequest, ModelResponse, Provider
+from sim.models.base import HoldsInner, ModelRequest, ModelResponse, Provider
 from sim.models.prices import PriceTable
 from sim.models.retry import DEFAULT_RETRY, Attempts, RetryPolicy, complete_with_retries
 from sim.replay import Replay
@@ -69,7 +69,7 @@ def complete_batch(provider: Provider, requests: Sequence[ModelRequest]) -> list
     return [provider.complete(request) for request in requests]
 
 
-class Wrapper:
+class Wrapper(HoldsInner):
     """A provider holding another: its ``name``, ``max_concurrency``, ``secrets`` and any
     other public attribute (counters, ``over_budget``...) are the inner one's unless the
     wrapper has its own; ``close`` closes the inner one."""
@@ -78,16 +78,6 @@ class Wrapper:
         self.inner = inner
         self.name: str = inner.name
         self.max_concurrency: int = inner.max_concurrency
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        """The inner provider's secrets: the dispatcher keeps them out of every response."""
-        return tuple(getattr(self.inner, "secrets", ()))
-
-    def close(self) -> None:
-        close = getattr(self.inner, "close", None)
-        if close is not None:
-            close()
 
     def complete(self, request: ModelRequest) -> ModelResponse:
         return self.inner.complete(request)
