@@ -40,16 +40,7 @@ class AnthropicProvider(HostedProvider):
 
     default_label = "anthropic"
 
-    def _make_client(
-        self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
-    ) -> Any:
-        return anthropic.Anthropic(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout_s,
-            max_retries=0,
-            http_client=http_client,
-        )
+    client_class = anthropic.Anthropic
 
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         """The ``messages.create`` arguments for ``request``."""

@@ -49,11 +49,20 @@ class HostedProvider:
         self._client: Any = self._make_client(api_key, base_url, timeout_s, http_client)
 
     # -- what a subclass provides ------------------------------------------------------------
+    # the SDK's client class (``openai.OpenAI``, ``anthropic.Anthropic``)
+    client_class: Any = None
+
     def _make_client(
         self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
     ) -> Any:
         """The SDK client, with the SDK's own retries off (the ``Retry`` wrapper retries)."""
-        raise NotImplementedError
+        return self.client_class(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout_s,
+            max_retries=0,
+            http_client=http_client,
+        )
 
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         raise NotImplementedError

@@ -44,16 +44,7 @@ class OpenAIProvider(HostedProvider):
         super().__init__(**settings)
         self.structured = structured
 
-    def _make_client(
-        self, api_key: str, base_url: str | None, timeout_s: float, http_client: Any
-    ) -> Any:
-        return openai.OpenAI(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout_s,
-            max_retries=0,
-            http_client=http_client,
-        )
+    client_class = openai.OpenAI
 
     def request_kwargs(self, request: ModelRequest) -> dict[str, Any]:
         """The ``chat.completions.create`` arguments for ``request``."""
