@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from economy.audience.base import Audience, AudienceFactory
+from economy.audience.base import Audience
 from economy.audience.config import AudienceConfig
 from economy.audience.fixed import FixedAudience
 from economy.audience.simulated import SimulatedAudience
@@ -39,8 +39,8 @@ __all__ = [
     "make_audience",
 ]
 
-# The implementation of each ``[audience] mode``.
-IMPLEMENTATIONS: dict[str, AudienceFactory] = {
+# The implementation of each ``[audience] mode``: built with ``make_audience``'s arguments.
+IMPLEMENTATIONS: dict[str, Callable[..., Audience]] = {
     "simulated": SimulatedAudience,
     "fixed": FixedAudience,
 }

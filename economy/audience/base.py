@@ -9,17 +9,14 @@ run on a :class:`Steps` process and rate through a :class:`~economy.ratings_book
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
 if TYPE_CHECKING:
     from economy.airplay import Aired
-    from economy.audience.config import AudienceConfig
     from economy.ratings_book import RatingsBook
-    from sim.bus import EventBus
-    from sim.clock import SimClock
 
 
 class Audience(Protocol):
@@ -53,22 +50,6 @@ class Audience(Protocol):
     def close(self) -> None:
         """End of run: rate the quarter that ends now (if due), report the daypart in progress."""
         ...
-
-
-class AudienceFactory(Protocol):
-    """How an implementation is built (its class, registered by mode in the package)."""
-
-    def __call__(
-        self,
-        env: simpy.Environment,
-        bus: EventBus,
-        cfg: AudienceConfig,
-        stations: Sequence[str],
-        genres: Sequence[str],
-        genre_of: Callable[[str], str | None],
-        clock: SimClock,
-        seed: int,
-    ) -> Audience: ...
 
 
 class Rated:
