@@ -99,8 +99,7 @@ class Dispatcher:
         if self._redact:
             responses = [self._redacted(r) for r in responses]
         for (request, event), response in zip(batch, responses, strict=True):
-            schema_json = request.schema_json()
-            self._publish(request, response, schema_json, request.request_hash(schema_json))
+            self._publish(request, response, *request.fingerprint())
             event.succeed(response)
 
     def _redacted(self, response: ModelResponse) -> ModelResponse:

@@ -39,6 +39,10 @@ class ModelRequest:
     # "json": an object matching ``schema`` (a forced tool call, a grammar); "text": plain
     # words said on air, ``schema`` a {"type": "string", "maxLength": ...} bound on them.
     output: Literal["json", "text"] = "json"
+    # (schema JSON, request hash), computed once: a request is not changed once built
+    _fingerprint: tuple[str, str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def full_messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system}, *self.messages]
@@ -46,8 +50,19 @@ class ModelRequest:
     def schema_json(self) -> str:
         return canonical_json(self.schema)
 
-    def request_hash(self, schema_json: str | None = None) -> str:
-        """sha256 of everything the model sees; pass ``schema_json`` if already computed."""
+    def fingerprint(self) -> tuple[str, str]:
+        """The schema as canonical JSON and the request hash, computed on first use (the
+        replay, chaos and the dispatcher all need them for every call)."""
+        if self._fingerprint is None:
+            schema_json = self.schema_json()
+            self._fingerprint = (schema_json, self._hash(schema_json))
+        return self._fingerprint
+
+    def request_hash(self) -> str:
+        """sha256 of everything the model sees."""
+        return self.fingerprint()[1]
+
+    def _hash(self, schema_json: str) -> str:
         seen: dict[str, Any] = {
             "provider": self.provider,
             "model": self.model,
@@ -58,7 +73,7 @@ class ModelRequest:
         if self.output != "json":  # json requests hash as they always have (recorded runs)
             seen["output"] = self.output
         head = canonical_json(seen)
-        return sha256_text(head + "\n" + (schema_json or self.schema_json()))
+        return sha256_text(head + "\n" + schema_json)
 
 
 @dataclass(slots=True)
