@@ -9,14 +9,18 @@ run on a :class:`Steps` process and rate through a :class:`~economy.ratings_book
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from economy.ratings_book import RatingsBook
+
 if TYPE_CHECKING:
     from economy.airplay import Aired
-    from economy.ratings_book import RatingsBook
+    from economy.audience.config import AudienceConfig
+    from sim.bus import EventBus
+    from sim.clock import SimClock
 
 
 class Audience(Protocol):
@@ -53,12 +57,41 @@ class Audience(Protocol):
 
 
 class Rated:
-    """What both audiences share: the ratings come from their ``RatingsBook`` and the run
-    ends by closing their ``Steps`` process, then the book."""
+    """What both audiences share: how they are built (``make_audience``'s arguments), the
+    ``RatingsBook`` their ratings come from, and the ``Steps`` process that ticks them; the
+    run ends by closing the process, then the book. A subclass sets itself up in
+    ``_start`` (returning when it first ticks and how often) and steps in ``_tick``."""
 
-    env: simpy.Environment
-    _book: RatingsBook
-    _steps: Steps
+    def __init__(
+        self,
+        env: simpy.Environment,
+        bus: EventBus,
+        cfg: AudienceConfig,
+        stations: Sequence[str],
+        genres: Sequence[str],
+        genre_of: Callable[[str], str | None],
+        clock: SimClock,
+        seed: int,
+    ) -> None:
+        self.env = env
+        self.stations = list(stations)
+        self._t0 = float(env.now)
+        self._book = RatingsBook(bus, clock, self.stations, self._t0)
+        first_t, step_s = self._start(cfg, genres, genre_of, clock, seed)
+        self._steps = Steps(env, first_t, step_s, self._tick)
+
+    def _start(
+        self,
+        cfg: AudienceConfig,
+        genres: Sequence[str],
+        genre_of: Callable[[str], str | None],
+        clock: SimClock,
+        seed: int,
+    ) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def _tick(self, t: float) -> None:
+        raise NotImplementedError
 
     def latest(self, station: str) -> tuple[int, float] | None:
         """(AQH, share) of the last rated quarter hour, or None before the first."""

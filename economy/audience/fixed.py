@@ -13,42 +13,31 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import simpy
 
-from economy.audience.base import Rated, Steps
-from economy.ratings_book import RatingsBook
+from economy.audience.base import Rated
 from sim.clock import QUARTER_HOUR_S
 
 if TYPE_CHECKING:
     from economy.airplay import Aired
     from economy.audience.config import AudienceConfig
-    from sim.bus import EventBus
     from sim.clock import SimClock
 
 
 class FixedAudience(Rated):
     """``fixed_aqh`` listeners per station, whatever is on air; rated every quarter hour."""
 
-    def __init__(
+    def _start(
         self,
-        env: simpy.Environment,
-        bus: EventBus,
         cfg: AudienceConfig,
-        stations: Sequence[str],
         genres: Sequence[str],
         genre_of: Callable[[str], str | None],
         clock: SimClock,
         seed: int,
-    ) -> None:
-        """Same arguments as every audience; genres, genre_of and seed are not needed."""
-        self.env = env
-        self.stations = list(stations)
+    ) -> tuple[float, float]:
+        """Genres, what is on air and the seed do not move a fixed audience."""
         self._aqh = cfg.fixed_aqh
         self.population = cfg.fixed_aqh * len(self.stations)
-        t0 = float(env.now)
-        self._book = RatingsBook(bus, clock, self.stations, t0)
-        first = t0 + clock.seconds_to_next_quarter(t0)
-        self._steps = Steps(env, first, QUARTER_HOUR_S, self._tick)
+        return self._t0 + clock.seconds_to_next_quarter(self._t0), QUARTER_HOUR_S
 
     def on_segment(self, seg: Aired) -> None:
         """What airs does not move a fixed audience."""

@@ -30,18 +30,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-import simpy
 from numpy.typing import NDArray
 
-from economy.audience.base import Rated, Steps
+from economy.audience.base import Rated
 from economy.audience.on_air import NEG, STEP_S, OnAir
-from economy.ratings_book import RatingsBook
 from sim.clock import QUARTER_HOUR_S
 
 if TYPE_CHECKING:
     from economy.airplay import Aired
     from economy.audience.config import AudienceConfig
-    from sim.bus import EventBus
     from sim.clock import SimClock
 
 _CHOICE_CELLS = 2_000_000  # listeners × stations evaluated at once when choosing
@@ -70,32 +67,26 @@ _AVAILABILITY: tuple[tuple[float, ...], ...] = (
 class SimulatedAudience(Rated):
     """Listeners of every station, stepped each simulated minute; rated by a RatingsBook."""
 
-    def __init__(
+    def _start(
         self,
-        env: simpy.Environment,
-        bus: EventBus,
         cfg: AudienceConfig,
-        stations: Sequence[str],
         genres: Sequence[str],
         genre_of: Callable[[str], str | None],
         clock: SimClock,
         seed: int,
-    ) -> None:
-        self.env = env
+    ) -> tuple[float, float]:
+        """Draw the population; the first step is on the minute grid of the quarter hours."""
         self.cfg = cfg
         self.clock = clock
-        self.stations = list(stations)
         self.population = cfg.listeners
         self._index = {s: i for i, s in enumerate(self.stations)}
         self._genres = list(genres)
         self._rng = np.random.default_rng(seed)
-        self._t0 = float(env.now)
-        self._book = RatingsBook(bus, clock, self.stations, self._t0)
         self._counts = np.zeros(len(self.stations), dtype=np.int64)
         self._init_population()
         self._air = OnAir(cfg, self.stations, self._genres, genre_of, self._t0)
         first = self.clock.seconds_to_next_quarter(self._t0)
-        self._steps = Steps(env, self._t0 + (first % STEP_S or STEP_S), STEP_S, self._tick)
+        return self._t0 + (first % STEP_S or STEP_S), STEP_S
 
     def _init_population(self) -> None:
         cfg, rng = self.cfg, self._rng
