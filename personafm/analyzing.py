@@ -21,7 +21,7 @@ from analysis.report import write_report
 from analysis.scoreboard import Scoreboard, analyze
 from sim.models.base import ProviderError
 from sim.models.hosted import NO_KEY
-from sim.models.registry import ProviderSetup, build_provider
+from sim.models.registry import ProviderSetup
 from sim.models.spec import ModelSettings
 from sim.paths import default_log_dir
 
@@ -48,7 +48,9 @@ def make_judge(spec: str, engine: Engine, environ: Mapping[str, str] = os.enviro
     if settings.needs_key() and not environ.get(settings.key_env):
         raise ProviderError(f"--judge {spec}: {settings.key_env} is not set")
     key = environ.get(settings.key_env, "") or NO_KEY
-    provider = build_provider(ProviderSetup(settings, run_seed=0, api_key=key))
+    from personafm.providers import route_provider
+
+    provider = route_provider(ProviderSetup(settings, run_seed=0, api_key=key))
     return LLMJudge(provider, settings.provider, settings.model, engine)
 
 

@@ -118,13 +118,22 @@ def build_providers(
             if chaotic
             else None
         )
-        providers[key] = wrap_route(
-            build_provider(setup),
-            retry=RetryPolicy(max_retries=spec.max_retries),
-            seed=run_seed,
-            chaos=chaos,
-        )
+        providers[key] = route_provider(setup, chaos)
     return providers
+
+
+def route_provider(
+    setup: ProviderSetup, chaos: Callable[[Provider], Provider] | None = None
+) -> Provider:
+    """One route's provider, as every caller (a run, the LLM judge) gets it: the registered
+    factory's, in retries per its settings (jitter seeded by the run seed) and, if given,
+    ``chaos`` (``sim.models.wrappers.wrap_route``)."""
+    return wrap_route(
+        build_provider(setup),
+        retry=RetryPolicy(max_retries=setup.spec.max_retries),
+        seed=setup.run_seed,
+        chaos=chaos,
+    )
 
 
 def chaos_wrapper(
