@@ -164,7 +164,8 @@ def test_concurrency_limit_bounds_calls_from_any_threads() -> None:
 
 
 def test_a_batch_goes_out_together_bounded_per_route_and_answers_in_order() -> None:
-    fast, slow = Toy(max_concurrency=4, delay_s=0.05), Toy(max_concurrency=2, delay_s=0.05)
+    # calls long enough to overlap on a busy machine: the peaks show they went together
+    fast, slow = Toy(max_concurrency=4, delay_s=0.2), Toy(max_concurrency=2, delay_s=0.2)
     sent: list[list[str]] = []
     model = compose(
         {"fast": fast, "slow": slow}, before_send=lambda rs: sent.append([r.station for r in rs])
@@ -175,13 +176,10 @@ def test_a_batch_goes_out_together_bounded_per_route_and_answers_in_order() -> N
     for r in requests[:8]:
         r.route = "fast"
     requests.append(request("X"))  # no provider for its route ("toy")
-    start = time.perf_counter()
     answers = complete_batch(model, requests)
-    elapsed = time.perf_counter() - start
     assert [a.text for a in answers[:12]] == [f"{r.station}: hi" for r in requests[:12]]
     assert answers[12].error == "unknown provider 'toy'" and not answers[12].ok
     assert fast.peak == 4 and slow.peak == 2  # concurrent, each within its own bound
-    assert elapsed < 0.05 * 12 / 2  # together, not one after another
     assert sent == [[r.station for r in requests]]  # the wait hook heard of them first
     model.close()  # type: ignore[attr-defined]
 
